@@ -1,0 +1,253 @@
+"""Jalin settings, driven by environment variables.
+
+JALIN_ENV=production turns on the hardened settings (secure cookies, HSTS, SSL redirect) and
+requires JALIN_SECRET_KEY and JALIN_ALLOWED_HOSTS. DATABASE_URL=postgres://... switches from
+the embedded SQLite database to PostgreSQL.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.utils.csp import CSP
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = BASE_DIR / "jalin"
+
+
+def env_bool(name, default=False):
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name, default=""):
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+JALIN_ENV = os.environ.get("JALIN_ENV", "development").lower()
+PRODUCTION = JALIN_ENV == "production"
+DEBUG = env_bool("JALIN_DEBUG", default=not PRODUCTION)
+
+DATA_DIR = Path(os.environ.get("JALIN_DATA_DIR", BASE_DIR / "data"))
+
+if PRODUCTION:
+    SECRET_KEY = os.environ["JALIN_SECRET_KEY"]
+    ALLOWED_HOSTS = env_list("JALIN_ALLOWED_HOSTS")
+else:
+    SECRET_KEY = os.environ.get(
+        "JALIN_SECRET_KEY", "dev-only-insecure-key-change-me-in-production-0123456789abcdef"
+    )
+    ALLOWED_HOSTS = env_list("JALIN_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver,[::1]")
+
+CSRF_TRUSTED_ORIGINS = env_list("JALIN_CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "jalin.accounts",
+    "jalin.tenancy",
+    "jalin.core",
+    "jalin.api",
+    "django_tasks_db",
+    "django_htmx",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "jalin.core.middleware.RequestIdMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "jalin.accounts.middleware.IdleTimeoutMiddleware",
+    "jalin.tenancy.middleware.ActiveOrganizationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.template.context_processors.csp",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "jalin.tenancy.context_processors.tenancy",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------
+SQLITE_PATH = DATA_DIR / "jalin.sqlite3"
+_sqlite = {
+    "ENGINE": "django.db.backends.sqlite3",
+    "NAME": SQLITE_PATH,
+    "OPTIONS": {
+        # IMMEDIATE takes the write lock at BEGIN, so concurrent writers queue instead of
+        # failing with "database is locked" when they upgrade a read transaction.
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": (
+            "PRAGMA journal_mode=WAL;"
+            "PRAGMA synchronous=NORMAL;"
+            "PRAGMA foreign_keys=ON;"
+        ),
+    },
+}
+if os.environ.get("DATABASE_URL"):
+    DATABASES = {
+        "default": dj_database_url.parse(
+            os.environ["DATABASE_URL"], conn_max_age=int(os.environ.get("JALIN_CONN_MAX_AGE", 60))
+        )
+    }
+    DATABASES["default"].setdefault("TEST", {})
+    if os.environ.get("JALIN_TEST_DB_NAME"):
+        DATABASES["default"]["TEST"]["NAME"] = os.environ["JALIN_TEST_DB_NAME"]
+else:
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES = {"default": _sqlite}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Auth -----------------------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "core:dashboard"
+LOGOUT_REDIRECT_URL = "accounts:login"
+
+# Lockout: this many failures for one username from one IP within the window lock it out.
+JALIN_LOCKOUT_FAILURES = int(os.environ.get("JALIN_LOCKOUT_FAILURES", 5))
+JALIN_LOCKOUT_WINDOW_SECONDS = int(os.environ.get("JALIN_LOCKOUT_WINDOW_SECONDS", 15 * 60))
+# Idle timeout: a session unused this long is ended on the server.
+JALIN_IDLE_TIMEOUT_SECONDS = int(os.environ.get("JALIN_IDLE_TIMEOUT_SECONDS", 30 * 60))
+SESSION_COOKIE_AGE = int(os.environ.get("JALIN_SESSION_MAX_AGE_SECONDS", 12 * 60 * 60))
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+PASSWORD_RESET_TIMEOUT = 60 * 60 * 3
+JALIN_INVITATION_DAYS = 7
+JALIN_API_TOKEN_DAYS = int(os.environ.get("JALIN_API_TOKEN_DAYS", 365))
+
+# --- Security headers -----------------------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = env_bool("JALIN_SSL_REDIRECT", True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("JALIN_HSTS_SECONDS", 31536000))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env_bool("JALIN_HSTS_PRELOAD", True)
+    SESSION_COOKIE_NAME = "__Secure-sessionid"
+    CSRF_COOKIE_NAME = "__Secure-csrftoken"
+
+# --- Email ----------------------------------------------------------------------------------
+if os.environ.get("JALIN_EMAIL_HOST"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = os.environ["JALIN_EMAIL_HOST"]
+    EMAIL_PORT = int(os.environ.get("JALIN_EMAIL_PORT", 587))
+    EMAIL_HOST_USER = os.environ.get("JALIN_EMAIL_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("JALIN_EMAIL_PASSWORD", "")
+    EMAIL_USE_TLS = env_bool("JALIN_EMAIL_USE_TLS", True)
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = os.environ.get("JALIN_FROM_EMAIL", "Jalin <no-reply@jalin.local>")
+
+# --- i18n -----------------------------------------------------------------------------------
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("id", _("Bahasa Indonesia"))]
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = "Asia/Jakarta"
+USE_TZ = True
+JALIN_DEFAULT_CURRENCY = "IDR"
+LANGUAGE_COOKIE_SECURE = PRODUCTION
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+
+# --- Static files ---------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = Path(os.environ.get("JALIN_STATIC_ROOT", BASE_DIR / "staticfiles"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+MEDIA_ROOT = DATA_DIR / "media"
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+# --- Background work ------------------------------------------------------------------------
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default", "events"],
+    }
+}
+# Event delivery: a failing consumer retries with exponential backoff, then dead-letters.
+JALIN_EVENT_MAX_ATTEMPTS = int(os.environ.get("JALIN_EVENT_MAX_ATTEMPTS", 8))
+JALIN_EVENT_BACKOFF_BASE_SECONDS = float(os.environ.get("JALIN_EVENT_BACKOFF_BASE_SECONDS", 5))
+JALIN_EVENT_BACKOFF_MAX_SECONDS = float(os.environ.get("JALIN_EVENT_BACKOFF_MAX_SECONDS", 3600))
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("JALIN_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

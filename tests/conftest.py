@@ -1,0 +1,79 @@
+"""Shared fixtures: the three personas every feature is tested with.
+
+- owner: org admin of `org` (a supplier)
+- member: a sales user of the same `org`
+- outsider: admin of `other_org`, a different company that must never see `org`'s data
+"""
+
+import pytest
+from django.test import Client
+
+from jalin.accounts.models import User
+from jalin.tenancy.models import Membership, Organization
+from jalin.tenancy.roles import Role
+
+PASSWORD = "correct-horse-battery-staple-42"
+
+
+def make_user(username, **extra):
+    return User.objects.create_user(
+        username=username, email=f"{username}@example.test", password=PASSWORD, **extra
+    )
+
+
+def make_org(slug, **extra):
+    defaults = {"name": slug.replace("-", " ").title(), "is_supplier": True}
+    defaults.update(extra)
+    return Organization.objects.create(slug=slug, **defaults)
+
+
+@pytest.fixture
+def org(db):
+    return make_org("acme-supply", tax_id="01.234.567.8-901.000")
+
+
+@pytest.fixture
+def other_org(db):
+    return make_org("rival-trading", is_buyer=True)
+
+
+@pytest.fixture
+def owner(org):
+    user = make_user("owner")
+    Membership.objects.create(user=user, organization=org, role=Role.ORG_ADMIN)
+    return user
+
+
+@pytest.fixture
+def member(org):
+    user = make_user("member")
+    Membership.objects.create(user=user, organization=org, role=Role.SALES)
+    return user
+
+
+@pytest.fixture
+def outsider(other_org):
+    user = make_user("outsider")
+    Membership.objects.create(user=user, organization=other_org, role=Role.ORG_ADMIN)
+    return user
+
+
+def _client_for(user):
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def owner_client(owner):
+    return _client_for(owner)
+
+
+@pytest.fixture
+def member_client(member):
+    return _client_for(member)
+
+
+@pytest.fixture
+def outsider_client(outsider):
+    return _client_for(outsider)
