@@ -160,6 +160,7 @@ CSRF_COOKIE_HTTPONLY = True
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 3
 JALIN_INVITATION_DAYS = 7
 JALIN_API_TOKEN_DAYS = int(os.environ.get("JALIN_API_TOKEN_DAYS", 365))
+JALIN_TRUSTED_PROXY_HOPS = int(os.environ.get("JALIN_TRUSTED_PROXY_HOPS", 0))
 
 # --- Security headers -----------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

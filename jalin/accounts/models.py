@@ -34,6 +34,9 @@ class LoginFailure(models.Model):
     class Meta:
         indexes = [models.Index(fields=["username", "ip_address", "created_at"])]
 
+    def __str__(self):
+        return f"{self.username} from {self.ip_address} at {self.created_at:%Y-%m-%d %H:%M}"
+
 
 def hash_token_secret(secret: str) -> str:
     # API tokens are long random strings, so a fast hash is enough (no dictionary to attack);

@@ -41,7 +41,9 @@ class Event(models.Model):
         indexes = [
             models.Index(fields=["organization", "position"]),
             models.Index(
-                fields=["id"], condition=models.Q(position__isnull=True), name="core_event_unsequenced"
+                fields=["id"],
+                condition=models.Q(position__isnull=True),
+                name="core_event_unsequenced",
             ),
         ]
 

@@ -78,17 +78,17 @@ def membership_change_role(*, membership, role, actor):
         locked = Membership.objects.select_for_update().get(pk=membership.pk)
         # Lock the org row too, so two admins demoting each other cannot both succeed.
         Organization.objects.select_for_update().get(pk=locked.organization_id)
-        if locked.role == Role.ORG_ADMIN and role != Role.ORG_ADMIN and locked.is_active:
-            if _admin_count(locked.organization) <= 1:
-                raise TenancyError(
-                    _("An organization needs at least one admin."), code="last_admin",
-                    field="role",
-                )
+        demoting_admin = locked.role == Role.ORG_ADMIN and role != Role.ORG_ADMIN
+        if demoting_admin and locked.is_active and _admin_count(locked.organization) <= 1:
+            raise TenancyError(
+                _("An organization needs at least one admin."), code="last_admin", field="role"
+            )
         before = {"role": locked.role}
         locked.role = role
         locked.save(update_fields=["role"])
-        audit_record(actor=actor, organization=locked.organization, action="membership.role_changed",
-                     obj=locked, before=before, after={"role": role})
+        audit_record(actor=actor, organization=locked.organization,
+                     action="membership.role_changed", obj=locked, before=before,
+                     after={"role": role})
         emit_event(type="membership.role_changed", organization=locked.organization,
                    aggregate=locked, actor=actor, payload={"user_id": locked.user_id, "role": role})
     return locked
