@@ -1,0 +1,163 @@
+"""`jalin demo`: a realistic hub that loads, loads again without duplicates, and lets people in."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import Client
+from django.urls import reverse
+
+from jalin.accounts.models import User
+from jalin.core.events_models import Event
+from jalin.core.models import AuditLog
+from jalin.tenancy.management.commands.demo import DEFAULT_PASSWORD, PEOPLE
+from jalin.tenancy.models import Membership, Organization
+from jalin.tenancy.roles import Role
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def fast_hasher(settings):
+    # The demo hashes a password per person; Argon2 would make every load take seconds.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def load_demo(*args):
+    out = StringIO()
+    call_command("demo", *args, stdout=out)
+    return out.getvalue()
+
+
+def counts():
+    return {
+        "organizations": Organization.objects.count(),
+        "users": User.objects.count(),
+        "memberships": Membership.objects.count(),
+        "audit": AuditLog.objects.count(),
+        "events": Event.objects.count(),
+    }
+
+
+def test_demo_loads_a_hub_with_every_kind_of_party_and_role():
+    load_demo()
+
+    assert Organization.objects.filter(is_operator=True).count() == 1
+    assert Organization.objects.filter(is_supplier=True).count() >= 2
+    assert Organization.objects.filter(is_buyer=True).count() >= 3
+    assert Organization.objects.filter(is_supplier=True, is_buyer=True).exists()
+    assert all(org.tax_id and org.city for org in Organization.objects.all())
+
+    assert set(Membership.objects.values_list("role", flat=True)) == set(Role.values)
+    # Every supplier has its admin; every buyer too.
+    for organization in Organization.objects.all():
+        assert organization.memberships.filter(role=Role.ORG_ADMIN, is_active=True).exists()
+
+    superuser = User.objects.get(is_superuser=True)
+    assert superuser.is_staff
+    assert superuser.memberships.filter(organization__is_operator=True).exists()
+
+    switchers = [u for u in User.objects.all() if u.memberships.count() >= 2]
+    assert switchers, "one demo person must belong to two organizations"
+
+
+def test_demo_writes_audit_and_events_through_the_services():
+    load_demo()
+    organizations = Organization.objects.count()
+    memberships = Membership.objects.count()
+    assert AuditLog.objects.filter(action="organization.created").count() == organizations
+    assert AuditLog.objects.filter(action="membership.created").count() == memberships
+    assert Event.objects.filter(type="organization.created").count() == organizations
+    assert Event.objects.filter(type="membership.created").count() == memberships
+
+
+def test_demo_is_idempotent():
+    load_demo()
+    first = counts()
+    output = load_demo()
+    assert counts() == first
+    assert "0 organizations, 0 people and 0 memberships created" in output
+
+
+def test_demo_keeps_existing_rows_and_adds_what_is_missing():
+    load_demo()
+    # As if lina had never been loaded (renaming avoids cascading into other apps' rows).
+    User.objects.filter(username="lina").update(username="lina-before")
+    budi = Membership.objects.get(user__username="budi")
+    Membership.objects.filter(pk=budi.pk).update(role=Role.VIEWER)
+
+    output = load_demo()
+
+    assert "0 organizations, 1 people and 1 memberships created" in output
+    assert Membership.objects.get(user__username="lina").role == Role.BUYER
+    assert Membership.objects.filter(organization__slug="toko-bangunan-sejahtera").count() == 4
+    # A role someone changed after loading the demo is theirs to keep.
+    assert Membership.objects.get(pk=budi.pk).role == Role.VIEWER
+
+
+def test_demo_reuses_an_existing_operator():
+    Organization.objects.create(slug="my-hub", name="My Hub", is_operator=True)
+    load_demo()
+    assert list(Organization.objects.filter(is_operator=True).values_list("slug", flat=True)) == [
+        "my-hub"
+    ]
+    assert User.objects.get(username="admin").memberships.get().organization.slug == "my-hub"
+
+
+def test_demo_prints_every_person_with_the_shared_password():
+    output = load_demo()
+    assert DEFAULT_PASSWORD in output
+    for person in PEOPLE:
+        assert person.username in output
+    for organization in Organization.objects.all():
+        assert organization.name in output
+    assert "http://127.0.0.1:8000/accounts/login/" in output
+
+
+def test_every_printed_credential_signs_in():
+    load_demo()
+    for person in PEOPLE:
+        client = Client()
+        response = client.post(
+            reverse("accounts:login"),
+            {"username": person.username, "password": DEFAULT_PASSWORD},
+        )
+        assert response.status_code == 302, person.username
+        assert int(client.session["_auth_user_id"]) == User.objects.get(
+            username=person.username
+        ).pk
+
+
+def test_wrong_password_does_not_sign_in():
+    load_demo()
+    client = Client()
+    response = client.post(
+        reverse("accounts:login"), {"username": "budi", "password": "not-the-demo-password"}
+    )
+    assert response.status_code == 200
+    assert "_auth_user_id" not in client.session
+
+
+def test_password_option_sets_the_shared_password_and_a_rerun_resets_it():
+    load_demo("--password", "kata-sandi-rahasia")
+    assert Client().login(username="sari", password="kata-sandi-rahasia")
+    assert not Client().login(username="sari", password=DEFAULT_PASSWORD)
+
+    load_demo()
+    assert Client().login(username="sari", password=DEFAULT_PASSWORD)
+
+
+def test_too_short_password_is_refused_and_nothing_is_written():
+    with pytest.raises(CommandError, match="at least 8"):
+        load_demo("--password", "short")
+    assert not Organization.objects.exists()
+
+
+def test_production_refuses_without_force(settings):
+    settings.JALIN_ENV = "production"
+    with pytest.raises(CommandError, match="production"):
+        load_demo()
+    assert not Organization.objects.exists()
+
+    load_demo("--force")
+    assert Organization.objects.filter(is_operator=True).exists()
