@@ -192,15 +192,33 @@ if PRODUCTION:
     CSRF_COOKIE_NAME = "__Secure-csrftoken"
 
 # --- Email ----------------------------------------------------------------------------------
-if os.environ.get("JALIN_EMAIL_HOST"):
-    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    EMAIL_HOST = os.environ["JALIN_EMAIL_HOST"]
-    EMAIL_PORT = int(os.environ.get("JALIN_EMAIL_PORT", 587))
-    EMAIL_HOST_USER = os.environ.get("JALIN_EMAIL_USER", "")
-    EMAIL_HOST_PASSWORD = os.environ.get("JALIN_EMAIL_PASSWORD", "")
-    EMAIL_USE_TLS = env_bool("JALIN_EMAIL_USE_TLS", True)
+# Django 6.1 configures mail through MAILERS (the EMAIL_BACKEND/EMAIL_HOST family is deprecated
+# and must not be set alongside it). Development prints mail to the console. SMTP is used when
+# JALIN_EMAIL_HOST is set, and always in production, where an unset host means a relay on
+# localhost:25 (the deploy check rejects the console backend: reset links would go nowhere).
+_email_host = os.environ.get("JALIN_EMAIL_HOST", "")
+if _email_host or PRODUCTION:
+    _email_use_ssl = env_bool("JALIN_EMAIL_USE_SSL", False)
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": _email_host or "localhost",
+                "port": int(os.environ.get("JALIN_EMAIL_PORT", 587 if _email_host else 25)),
+                "username": os.environ.get("JALIN_EMAIL_USER", ""),
+                "password": os.environ.get("JALIN_EMAIL_PASSWORD", ""),
+                # STARTTLS to a named host by default; JALIN_EMAIL_USE_SSL=1 for implicit TLS
+                # (port 465). A localhost relay speaks plain SMTP unless told otherwise.
+                "use_tls": env_bool(
+                    "JALIN_EMAIL_USE_TLS", bool(_email_host) and not _email_use_ssl
+                ),
+                "use_ssl": _email_use_ssl,
+                "timeout": int(os.environ.get("JALIN_EMAIL_TIMEOUT", 10)),
+            },
+        }
+    }
 else:
-    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
 DEFAULT_FROM_EMAIL = os.environ.get("JALIN_FROM_EMAIL", "Jalin <no-reply@jalin.local>")
 
 # --- i18n -----------------------------------------------------------------------------------

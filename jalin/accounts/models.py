@@ -82,6 +82,20 @@ class ApiToken(models.Model):
     def is_active(self):
         return self.revoked_at is None and self.expires_at > timezone.now()
 
+    @property
+    def status(self):
+        """"active", "revoked" or "expired" (revoked wins: it was a deliberate act)."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        return "active"
+
+    @property
+    def display_prefix(self):
+        """What a person can match against the token they hold, without the secret."""
+        return f"{self.PREFIX}_{self.key_id}_…"
+
     @classmethod
     def new_key(cls):
         key_id = secrets.token_hex(6)

@@ -3,14 +3,18 @@
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, login, logout
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from jalin.core.audit import audit_record
+from jalin.core.audit import audit_record, snapshot
 
 from .models import ApiToken, LoginFailure, hash_token_secret
+
+# Unix timestamps in the session: when the person signed in, and when we last saw them.
+AUTHENTICATED_AT_SESSION_KEY = "jalin_authenticated_at"
+LAST_ACTIVITY_SESSION_KEY = "jalin_last_activity"
 
 
 class LockedOut(Exception):
@@ -51,9 +55,77 @@ def authenticate_with_lockout(*, request, username, password, ip_address):
         raise LockedOut(_("Too many failed sign-in attempts. Try again later."))
     user = authenticate(request, username=username, password=password)
     if user is None:
-        LoginFailure.objects.create(username=_normalize(username), ip_address=ip_address)
+        with transaction.atomic():
+            LoginFailure.objects.create(username=_normalize(username), ip_address=ip_address)
+            audit_record(actor=None, organization=None, action="auth.login_failed",
+                         object_type="accounts.user", object_repr=_normalize(username),
+                         ip_address=ip_address)
+            # Record the moment the lock engages once, not every refused attempt after it:
+            # an attacker hammering a locked account must not flood the audit log.
+            if is_locked_out(username=username, ip_address=ip_address):
+                audit_record(actor=None, organization=None, action="auth.locked_out",
+                             object_type="accounts.user", object_repr=_normalize(username),
+                             ip_address=ip_address)
         return None
     _recent_failures(username=username, ip_address=ip_address).delete()
+    return user
+
+
+def user_log_in(*, request, user):
+    """Start a session for `user`. Django's login() rotates the session key (no fixation)."""
+    with transaction.atomic():
+        login(request, user)
+        request.session[AUTHENTICATED_AT_SESSION_KEY] = int(timezone.now().timestamp())
+        request.session[LAST_ACTIVITY_SESSION_KEY] = int(timezone.now().timestamp())
+        audit_record(actor=user, organization=None, action="auth.login", obj=user,
+                     ip_address=client_ip(request))
+
+
+def user_log_out(*, request, reason="logout"):
+    """End the session on the server: the session row is deleted, the old cookie is worthless."""
+    user = request.user
+    with transaction.atomic():
+        if getattr(user, "is_authenticated", False):
+            audit_record(actor=user, organization=None, action=f"auth.{reason}", obj=user,
+                         ip_address=client_ip(request))
+        logout(request)
+
+
+def password_reset_requested(*, user, ip_address):
+    audit_record(actor=None, organization=None, action="auth.password_reset_requested",
+                 obj=user, ip_address=ip_address)
+
+
+def password_reset_completed(*, user, ip_address):
+    with transaction.atomic():
+        audit_record(actor=user, organization=None, action="auth.password_reset_completed",
+                     obj=user, ip_address=ip_address)
+
+
+def password_changed(*, user, ip_address):
+    audit_record(actor=user, organization=None, action="auth.password_changed", obj=user,
+                 ip_address=ip_address)
+
+
+PROFILE_FIELDS = ("email", "first_name", "last_name", "preferred_language")
+
+
+def user_profile_update(*, user, actor, email, first_name, last_name, preferred_language):
+    """Change a person's own details. Returns the user."""
+    if preferred_language and preferred_language not in dict(settings.LANGUAGES):
+        raise ValueError(f"Unknown language {preferred_language!r}")
+    with transaction.atomic():
+        before = snapshot(user, fields=PROFILE_FIELDS)
+        user.email = email
+        user.first_name = first_name
+        user.last_name = last_name
+        user.preferred_language = preferred_language
+        user.full_clean(exclude=["password", "username"])
+        user.save(update_fields=list(PROFILE_FIELDS))
+        after = snapshot(user, fields=PROFILE_FIELDS)
+        if before != after:
+            audit_record(actor=actor, organization=None, action="accounts.profile_updated",
+                         obj=user, before=before, after=after)
     return user
 
 
@@ -77,10 +149,11 @@ def api_token_create(*, membership, name, actor, days=None):
         raise TokenError(_("The name is too long (100 characters at most)."), code="too_long")
     days = days or settings.JALIN_API_TOKEN_DAYS
     key_id, secret, raw = ApiToken.new_key()
+    now = timezone.now()
     with transaction.atomic():
         token = ApiToken.objects.create(
             membership=membership, name=name, key_id=key_id, secret_hash=hash_token_secret(secret),
-            expires_at=timezone.now() + timedelta(days=days),
+            created_at=now, expires_at=now + timedelta(days=days),
         )
         audit_record(actor=actor, organization=membership.organization,
                      action="api_token.created", obj=token, after={"name": name})
@@ -102,7 +175,8 @@ def api_token_authenticate(raw):
     """The usable token for a raw bearer string, or None. Constant-time on the secret."""
     import hmac
 
-    parts = (raw or "").split("_")
+    # maxsplit=2: the url-safe secret may itself contain "_".
+    parts = (raw or "").split("_", 2)
     if len(parts) != 3 or parts[0] != ApiToken.PREFIX:
         return None
     _prefix, key_id, secret = parts
