@@ -1,3 +1,97 @@
+"""The JSON API, mounted at /api/v1/ by config/urls.py.
+
+OpenAPI document: /api/v1/openapi.json · interactive docs: /api/v1/docs · guide: docs/api.md
+"""
+
+from functools import wraps
+
+from django.http import Http404
+from django.urls import re_path
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 
-api = NinjaAPI(title="Jalin API", version="1", urls_namespace="api")
+from .auth import BearerTokenAuth, SessionMembershipAuth
+from .docs import LocalSwagger
+from .errors import PROBLEM_CONTENT_TYPE, install_problem_handlers, problem_response
+from .routers import activity, auth, me, members
+
+DESCRIPTION = """
+Authenticate with `Authorization: Bearer <token>` (get one from `POST /auth/token`), or with
+the browser session plus the `X-CSRFToken` header on unsafe methods.
+
+Errors are RFC 9457 problem documents (`application/problem+json`) with a stable `code` and,
+for invalid input, an `errors` list of `{field, loc, message, code}`.
+
+Lists are keyset-paginated: `?limit=` (1-200, default 50) and `?cursor=<next_cursor>`.
+
+POST, PATCH and DELETE accept an `Idempotency-Key` header: a retry with the same key replays
+the first response (`Idempotent-Replayed: true`); the same key with another body is a 422.
+"""
+
+
+def _as_problem(view):
+    """Give the answers ninja makes outside its exception handlers (405 from a path that
+    exists with other methods, 404 from the API root) the problem format too."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        try:
+            response = view(request, *args, **kwargs)
+        except Http404:
+            return problem_response(request, 404, code="not_found", detail=_("Not found."))
+        content_type = response.get("Content-Type", "")
+        if response.status_code == 405 and not content_type.startswith(PROBLEM_CONTENT_TYPE):
+            return problem_response(
+                request, 405, code="method_not_allowed",
+                detail=_("%(method)s is not allowed here.") % {"method": request.method},
+                headers={"Allow": response.get("Allow", "")},
+            )
+        return response
+
+    return wrapped
+
+
+@csrf_exempt
+def _unknown_path(request, *args, **kwargs):
+    return problem_response(request, 404, code="not_found", detail=_("No such API endpoint."))
+
+
+class JalinAPI(NinjaAPI):
+    def _get_urls(self):
+        patterns = super()._get_urls()
+        for pattern in patterns:
+            pattern.callback = _as_problem(pattern.callback)
+        # Anything else under /api/v1/ is a JSON 404, not the HTML page.
+        patterns.append(re_path(r"^.*$", _unknown_path, name="not-found"))
+        return patterns
+
+    def validation_error_from_error_contexts(self, error_contexts):
+        error = super().validation_error_from_error_contexts(error_contexts)
+        # A single schema body is parsed as {<parameter name>: body}; clients know nothing of
+        # that name, so drop it from the error location.
+        wrapped_names = {
+            getattr(context.model, "__read_from_single_attr__", None)
+            for context in error_contexts
+        } - {None}
+        for item in error.errors:
+            loc = tuple(item.get("loc", ()))
+            if len(loc) >= 2 and loc[0] == "body" and loc[1] in wrapped_names:
+                item["loc"] = ("body",) + loc[2:]
+        return error
+
+
+api = JalinAPI(
+    title="Jalin API",
+    version="1",
+    description=DESCRIPTION,
+    urls_namespace="api",
+    auth=[BearerTokenAuth(), SessionMembershipAuth()],
+    docs=LocalSwagger(),
+)
+install_problem_handlers(api)
+
+api.add_router("", auth.router)
+api.add_router("", me.router)
+api.add_router("", members.router)
+api.add_router("", activity.router)
