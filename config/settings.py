@@ -226,6 +226,9 @@ LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("id", _("Bahasa Indonesia"))]
 LOCALE_PATHS = [PACKAGE_DIR / "locale"]
 USE_I18N = True
+# Numbers in pages follow the language: 1,234,567 (en) / 1.234.567 (id). Templates must
+# render ids and versions with |unlocalize (or through form widgets, which do not group).
+USE_THOUSAND_SEPARATOR = True
 TIME_ZONE = "Asia/Jakarta"
 USE_TZ = True
 JALIN_DEFAULT_CURRENCY = "IDR"
@@ -235,6 +238,8 @@ LANGUAGE_COOKIE_SAMESITE = "Lax"
 
 # --- Static files ---------------------------------------------------------------------------
 STATIC_URL = "/static/"
+# Vendored third-party assets (Pico, htmx) live outside any app, so name the folder.
+STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("JALIN_STATIC_ROOT", BASE_DIR / "staticfiles"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
