@@ -241,6 +241,11 @@ STATIC_URL = "/static/"
 # Vendored third-party assets (Pico, htmx) live outside any app, so name the folder.
 STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("JALIN_STATIC_ROOT", BASE_DIR / "staticfiles"))
+if not PRODUCTION:
+    # WhiteNoise warns on every start when STATIC_ROOT is missing; in development the files
+    # come from the app folders (runserver), so an empty folder is all it needs. Production
+    # keeps the warning: there a missing collectstatic is a real mistake.
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -273,5 +278,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("JALIN_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        # Django's default config gives the "django" logger its own console handler; with the
+        # root handler too, every django.* line would print twice.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.db.backends": {"level": "WARNING"},
+    },
 }

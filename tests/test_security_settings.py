@@ -16,6 +16,9 @@ REPO = SETTINGS_FILE.parent.parent
 def _production_env(**extra):
     env = {k: v for k, v in os.environ.items() if not k.startswith("JALIN_")}
     env.pop("DJANGO_SETTINGS_MODULE", None)
+    # The browser tests allow async-unsafe ORM use in this process; a real deployment never
+    # has that, and the deploy check rightly flags it (async.E001).
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     env.update(
         {
             "JALIN_ENV": "production",
