@@ -39,6 +39,13 @@ def _recent_failures(*, username, ip_address):
     )
 
 
+def login_failures_purge(*, now=None):
+    """Forget failures older than the lockout window: they no longer count. Returns how many."""
+    cutoff = (now or timezone.now()) - timedelta(seconds=settings.JALIN_LOCKOUT_WINDOW_SECONDS)
+    deleted, _details = LoginFailure.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
+
+
 def is_locked_out(*, username, ip_address):
     return _recent_failures(username=username, ip_address=ip_address).count() >= (
         settings.JALIN_LOCKOUT_FAILURES

@@ -1,7 +1,8 @@
 """`jalin worker`: deliver events and run background tasks in one process until stopped.
 
 Each pass: sequence committed events, deliver a batch to every consumer that is due, run the
-database tasks that are ready; sleep `--interval` seconds when a pass found nothing to do.
+database tasks that are ready, run the housekeeping jobs that are due; sleep `--interval`
+seconds when a pass found nothing to do.
 SIGINT/SIGTERM finish the current step and exit; a second signal exits at once (the open
 transaction rolls back, so the interrupted work is redone by the next worker).
 Several workers may run side by side: consumers and tasks are claimed with row locks.
@@ -24,6 +25,7 @@ from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
 from jalin.core.events import DEFAULT_BATCH_SIZE, events_deliver, events_sequence
+from jalin.core.housekeeping import HousekeepingSchedule
 
 logger = logging.getLogger("jalin.worker")
 
@@ -71,6 +73,7 @@ class EventAndTaskWorker:
         self.batch_size = batch_size
         self.running = True
         self._wake = threading.Event()
+        self.housekeeping = HousekeepingSchedule()
         self.tasks = TaskRunner(
             queue_names=queue_names,
             interval=interval,
@@ -109,6 +112,8 @@ class EventAndTaskWorker:
         sequenced = events_sequence()
         delivered = events_deliver(batch_size=self.batch_size) if self.running else 0
         ran = self.tasks.run_ready(self.batch_size) if self.running else 0
+        if self.running:
+            self.housekeeping.run_due()
         refresh_connections()
         if sequenced or delivered or ran:
             logger.info(
