@@ -1,0 +1,92 @@
+"""Business rule: which unit price applies to a buyer.
+
+The price a buyer sees comes from, in this order:
+
+1. the price list of its trading relationship (the customer list), if that list is valid on
+   the day and has a break for the product at or below the quantity;
+2. otherwise the supplier's base list, under the same conditions;
+3. otherwise there is no price: the product cannot be ordered by that buyer.
+
+Within a list the break with the highest `min_quantity` not above the quantity wins. A buyer
+only ever gets its own relationship's list or its supplier's base list: the lookup is keyed
+by the relationship, never by anything the buyer sends.
+
+`prices_for` answers a whole page of products with one query; `price_for` is the one-product
+form of the same rule.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Q
+
+from .models import PriceListItem
+
+
+@dataclass(frozen=True)
+class UnitPrice:
+    amount: Decimal
+    currency: str
+    price_list_id: int
+    min_quantity: int
+    is_customer_price: bool
+
+
+def _valid_on(on_date):
+    """The item's price list is valid on `on_date` (inclusive dates, empty = open-ended)."""
+    starts = Q(price_list__valid_from__isnull=True) | Q(price_list__valid_from__lte=on_date)
+    ends = Q(price_list__valid_to__isnull=True) | Q(price_list__valid_to__gte=on_date)
+    return starts & ends
+
+
+def best_break(rows, quantity):
+    """From (min_quantity, unit_price, ...) rows of one list and product, the row that applies
+    to `quantity`: the highest min_quantity not above it. None when none applies."""
+    best = None
+    for row in rows:
+        if row[0] <= quantity and (best is None or row[0] > best[0]):
+            best = row
+    return best
+
+
+def prices_for(*, relationship, product_ids, quantity=1, on_date):
+    """{product_id: UnitPrice} for the products that have a price; one query."""
+    product_ids = list(product_ids)
+    if not product_ids or quantity < 1:
+        return {}
+    lists = Q(price_list__supplier_id=relationship.supplier_id, price_list__is_base=True)
+    if relationship.price_list_id:
+        # The customer list must be the supplier's own; a list of another supplier is ignored.
+        lists |= Q(price_list_id=relationship.price_list_id,
+                   price_list__supplier_id=relationship.supplier_id)
+    rows = (
+        PriceListItem.objects.filter(lists, _valid_on(on_date), product_id__in=product_ids,
+                                     product__supplier_id=relationship.supplier_id,
+                                     min_quantity__lte=quantity)
+        .values_list("product_id", "price_list_id", "min_quantity", "unit_price",
+                     "price_list__currency")
+    )
+    customer, base = {}, {}
+    for product_id, list_id, min_quantity, unit_price, currency in rows:
+        target = customer if list_id == relationship.price_list_id else base
+        target.setdefault(product_id, []).append((min_quantity, unit_price, currency, list_id))
+    prices = {}
+    for product_id in product_ids:
+        for source, is_customer in ((customer, True), (base, False)):
+            row = best_break(source.get(product_id, ()), quantity)
+            if row is not None:
+                prices[product_id] = UnitPrice(
+                    amount=row[1], currency=row[2], price_list_id=row[3],
+                    min_quantity=row[0], is_customer_price=is_customer,
+                )
+                break
+    return prices
+
+
+def price_for(*, relationship, product, quantity, on_date):
+    """The UnitPrice that applies to this buyer for `quantity` of `product` on `on_date`, or
+    None (no price: not orderable)."""
+    if product.supplier_id != relationship.supplier_id:
+        return None
+    return prices_for(relationship=relationship, product_ids=[product.pk], quantity=quantity,
+                      on_date=on_date).get(product.pk)
