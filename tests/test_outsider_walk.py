@@ -21,6 +21,7 @@ from django.utils.http import urlsafe_base64_encode
 from jalin.accounts.services import api_token_create
 from jalin.core.audit import audit_record
 from jalin.core.events import emit_event, events_sequence
+from jalin.hub.testing import victim_hub_records
 from jalin.tenancy import services as tenancy_services
 from jalin.tenancy.access import for_org
 from jalin.tenancy.models import Membership
@@ -107,6 +108,27 @@ ROUTES = {
         REFUSE, kwargs={"entry_id": "audit_entry"}, methods=API_METHODS
     ),
     "api/v1/events": Route(OWN, methods=("GET",)),
+    # hub (supplier catalog, buyer shop)
+    "hub/catalog/": Route(OWN, methods=("GET",)),
+    "hub/catalog/products/new/": Route(OWN),
+    "hub/catalog/products/<int:pk>/edit/": Route(REFUSE, kwargs={"pk": "hub_product"}),
+    "hub/catalog/categories/": Route(OWN),
+    "hub/catalog/categories/<int:pk>/edit/": Route(REFUSE, kwargs={"pk": "hub_category"}),
+    "hub/catalog/price-lists/": Route(OWN),
+    "hub/catalog/price-lists/<int:pk>/": Route(REFUSE, kwargs={"pk": "hub_price_list"}),
+    "hub/catalog/price-lists/<int:pk>/items/": Route(
+        REFUSE, kwargs={"pk": "hub_price_list"}
+    ),
+    "hub/catalog/price-lists/<int:pk>/items/<int:item_pk>/delete/": Route(
+        REFUSE, kwargs={"pk": "hub_price_list", "item_pk": "hub_price_item"}
+    ),
+    "hub/catalog/customers/": Route(OWN, methods=("GET",)),
+    "hub/catalog/customers/new/": Route(OWN),
+    "hub/catalog/customers/<int:pk>/edit/": Route(REFUSE, kwargs={"pk": "hub_relationship"}),
+    "hub/shop/": Route(OWN, methods=("GET",)),
+    # A supplier the outsider does not trade with: 404, as if it did not exist.
+    "hub/shop/<int:supplier_id>/": Route(REFUSE, kwargs={"supplier_id": "org"},
+                                         methods=("GET",)),
 }
 
 ADMIN_PREFIX = "admin/"
@@ -172,8 +194,10 @@ def victim(db):
     with transaction.atomic():
         entry = audit_record(actor=owner, organization=org, action="victim-secret-audit-action")
         emit_event(type="victim.secret", organization=org, payload={"marker": VICTIM_MARKERS[0]})
+    hub = victim_hub_records(org, owner)
     events_sequence()
     return {
+        **hub,
         "org": org,
         "owner": owner,
         "membership": membership,

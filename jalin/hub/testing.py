@@ -22,3 +22,25 @@ def set_price(price_list, product, price, actor, min_quantity=1):
 
 def link_buyer(supplier, buyer, actor, **terms):
     return services.relationship_create(supplier=supplier, buyer=buyer, actor=actor, **terms)
+
+
+def victim_hub_records(supplier, actor):
+    """Hub rows of the outsider walk's victim supplier, named so a leak shows its marker."""
+    from jalin.tenancy.models import Organization
+
+    buyer = Organization.objects.create(name="Victim Supply Secret Buyer",
+                                        slug="victim-secret-buyer", is_buyer=True)
+    category = services.category_create(supplier=supplier, actor=actor,
+                                        name="Victim Supply Secret Category")
+    product = make_product(supplier, actor, "VICTIM-SKU-1", "Victim Supply Secret Widget",
+                           category=category)
+    price_list = make_price_list(supplier, actor, "Victim Supply Secret Prices")
+    item = set_price(price_list, product, "31999888", actor)
+    relationship = link_buyer(supplier, buyer, actor, price_list=price_list)
+    return {
+        "hub_category": category,
+        "hub_product": product,
+        "hub_price_list": price_list,
+        "hub_price_item": item,
+        "hub_relationship": relationship,
+    }
