@@ -27,6 +27,18 @@ ROUTES = {
     "/api/v1/audit-log": {"get"},
     "/api/v1/audit-log/{entry_id}": {"get"},
     "/api/v1/events": {"get"},
+    "/api/v1/hub/categories": {"get", "post"},
+    "/api/v1/hub/categories/{category_id}": {"get", "patch"},
+    "/api/v1/hub/products": {"get", "post"},
+    "/api/v1/hub/products/{product_id}": {"get", "patch", "delete"},
+    "/api/v1/hub/price-lists": {"get", "post"},
+    "/api/v1/hub/price-lists/{price_list_id}": {"get", "patch"},
+    "/api/v1/hub/price-lists/{price_list_id}/items": {"get", "post"},
+    "/api/v1/hub/price-lists/{price_list_id}/items/{item_id}": {"delete"},
+    "/api/v1/hub/relationships": {"get", "post"},
+    "/api/v1/hub/relationships/{relationship_id}": {"get", "patch"},
+    "/api/v1/hub/suppliers": {"get"},
+    "/api/v1/hub/suppliers/{supplier_id}/catalog": {"get"},
 }
 
 

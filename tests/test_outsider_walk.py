@@ -129,6 +129,38 @@ ROUTES = {
     # A supplier the outsider does not trade with: 404, as if it did not exist.
     "hub/shop/<int:supplier_id>/": Route(REFUSE, kwargs={"supplier_id": "org"},
                                          methods=("GET",)),
+    "api/v1/hub/categories": Route(OWN, methods=("GET",)),
+    "api/v1/hub/categories/<category_id>": Route(
+        REFUSE, kwargs={"category_id": "hub_category"}, methods=API_METHODS,
+        body={"version": 1, "name": "Taken over"},
+    ),
+    "api/v1/hub/products": Route(OWN, methods=("GET",)),
+    "api/v1/hub/products/<product_id>": Route(
+        REFUSE, kwargs={"product_id": "hub_product"}, methods=API_METHODS,
+        body={"version": 1, "name": "Taken over"},
+    ),
+    "api/v1/hub/price-lists": Route(OWN, methods=("GET",)),
+    "api/v1/hub/price-lists/<price_list_id>": Route(
+        REFUSE, kwargs={"price_list_id": "hub_price_list"}, methods=API_METHODS,
+        body={"version": 1, "name": "Taken over"},
+    ),
+    "api/v1/hub/price-lists/<price_list_id>/items": Route(
+        REFUSE, kwargs={"price_list_id": "hub_price_list"}, methods=API_METHODS,
+        body={"product_id": 1, "unit_price": "1"},
+    ),
+    "api/v1/hub/price-lists/<price_list_id>/items/<item_id>": Route(
+        REFUSE, kwargs={"price_list_id": "hub_price_list", "item_id": "hub_price_item"},
+        methods=API_METHODS,
+    ),
+    "api/v1/hub/relationships": Route(OWN, methods=("GET",)),
+    "api/v1/hub/relationships/<relationship_id>": Route(
+        REFUSE, kwargs={"relationship_id": "hub_relationship"}, methods=API_METHODS,
+        body={"version": 1, "status": "suspended"},
+    ),
+    "api/v1/hub/suppliers": Route(OWN, methods=("GET",)),
+    "api/v1/hub/suppliers/<supplier_id>/catalog": Route(
+        REFUSE, kwargs={"supplier_id": "org"}, methods=("GET",)
+    ),
 }
 
 ADMIN_PREFIX = "admin/"

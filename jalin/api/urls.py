@@ -14,7 +14,7 @@ from ninja import NinjaAPI
 from .auth import BearerTokenAuth, SessionMembershipAuth
 from .docs import LocalSwagger
 from .errors import PROBLEM_CONTENT_TYPE, install_problem_handlers, problem_response
-from .routers import activity, auth, me, members
+from .routers import activity, auth, hub, me, members
 
 DESCRIPTION = """
 Authenticate with `Authorization: Bearer <token>` (get one from `POST /auth/token`), or with
@@ -95,3 +95,4 @@ api.add_router("", auth.router)
 api.add_router("", me.router)
 api.add_router("", members.router)
 api.add_router("", activity.router)
+api.add_router("", hub.router)
