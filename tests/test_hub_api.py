@@ -226,3 +226,27 @@ def test_buyer_catalog_query_count_does_not_grow(market, org, owner,
     with CaptureQueriesContext(connection) as many:
         assert len(api_b.get(url).json()["items"]) == 30
     assert len(few) == len(many)
+
+
+def test_supplier_product_list_query_count_does_not_grow(owner_api, org, owner):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    category = services.category_create(supplier=org, actor=owner, name="Stuff")
+    for index in range(3):
+        make_product(org, owner, f"P-{index:02}", category=category)
+    owner_api.get("/hub/products")
+    with CaptureQueriesContext(connection) as few:
+        assert len(owner_api.get("/hub/products").json()["items"]) == 3
+    for index in range(3, 30):
+        make_product(org, owner, f"P-{index:02}", category=category)
+    with CaptureQueriesContext(connection) as many:
+        body = owner_api.get("/hub/products", data={"limit": 30}).json()
+    assert len(body["items"]) == 30 and body["next_cursor"] is None
+    assert len(few) == len(many)
+    # Keyset paging by SKU: two pages of 20 + 10, nothing repeated or lost.
+    first = owner_api.get("/hub/products", data={"limit": 20}).json()
+    second = owner_api.get("/hub/products",
+                           data={"limit": 20, "cursor": first["next_cursor"]}).json()
+    skus = [i["sku"] for i in first["items"] + second["items"]]
+    assert skus == [f"P-{index:02}" for index in range(30)]
