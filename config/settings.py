@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "jalin.tenancy",
     "jalin.core",
     "jalin.api",
+    "jalin.crm",
     "jalin.hub",
     "django_tasks_db",
     "django_htmx",

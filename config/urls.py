@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("jalin.core.urls")),
     path("accounts/", include("jalin.accounts.urls")),
     path("org/", include("jalin.tenancy.urls")),
+    path("crm/", include("jalin.crm.urls")),
     path("hub/", include("jalin.hub.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),

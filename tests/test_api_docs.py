@@ -39,6 +39,12 @@ ROUTES = {
     "/api/v1/hub/relationships/{relationship_id}": {"get", "patch"},
     "/api/v1/hub/suppliers": {"get"},
     "/api/v1/hub/suppliers/{supplier_id}/catalog": {"get"},
+    "/api/v1/crm/accounts": {"get", "post"},
+    "/api/v1/crm/accounts/{account_id}": {"get", "patch", "delete"},
+    "/api/v1/crm/contacts": {"get", "post"},
+    "/api/v1/crm/contacts/{contact_id}": {"get", "patch", "delete"},
+    "/api/v1/crm/custom-fields": {"get", "post"},
+    "/api/v1/crm/custom-fields/{field_id}": {"get", "patch", "delete"},
 }
 
 

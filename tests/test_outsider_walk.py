@@ -79,6 +79,22 @@ ROUTES = {
     "org/audit/": Route(OWN, methods=("GET",)),
     "i18n/setlang/": Route(PUBLIC, methods=("POST",)),
     "jsi18n/": Route(PUBLIC, methods=("GET",)),
+    # CRM
+    "crm/": Route(OWN, methods=("GET",)),
+    "crm/accounts/": Route(OWN, methods=("GET",)),
+    "crm/accounts/export.csv": Route(OWN, methods=("GET",)),
+    "crm/accounts/new/": Route(OWN, methods=("GET",)),
+    "crm/accounts/<int:pk>/": Route(REFUSE, kwargs={"pk": "crm_account"}),
+    "crm/accounts/<int:pk>/edit/": Route(REFUSE, kwargs={"pk": "crm_account"}),
+    "crm/accounts/<int:pk>/archive/": Route(REFUSE, kwargs={"pk": "crm_account"}),
+    "crm/contacts/": Route(OWN, methods=("GET",)),
+    "crm/contacts/export.csv": Route(OWN, methods=("GET",)),
+    "crm/contacts/new/": Route(OWN, methods=("GET",)),
+    "crm/contacts/<int:pk>/": Route(REFUSE, kwargs={"pk": "crm_contact"}),
+    "crm/contacts/<int:pk>/edit/": Route(REFUSE, kwargs={"pk": "crm_contact"}),
+    "crm/contacts/<int:pk>/delete/": Route(REFUSE, kwargs={"pk": "crm_contact"}),
+    "crm/fields/": Route(OWN, methods=("GET",)),
+    "crm/fields/<int:pk>/edit/": Route(REFUSE, kwargs={"pk": "crm_field"}),
     # JSON API
     "api/v1/openapi.json": Route(PUBLIC, methods=("GET",)),
     "api/v1/docs": Route(PUBLIC, methods=("GET",)),
@@ -108,6 +124,21 @@ ROUTES = {
         REFUSE, kwargs={"entry_id": "audit_entry"}, methods=API_METHODS
     ),
     "api/v1/events": Route(OWN, methods=("GET",)),
+    "api/v1/crm/accounts": Route(OWN, methods=("GET",)),
+    "api/v1/crm/accounts/<account_id>": Route(
+        REFUSE, kwargs={"account_id": "crm_account"}, methods=API_METHODS,
+        body={"version": 1, "name": "Renamed by outsider"},
+    ),
+    "api/v1/crm/contacts": Route(OWN, methods=("GET",)),
+    "api/v1/crm/contacts/<contact_id>": Route(
+        REFUSE, kwargs={"contact_id": "crm_contact"}, methods=API_METHODS,
+        body={"version": 1, "last_name": "Renamed by outsider"},
+    ),
+    "api/v1/crm/custom-fields": Route(OWN, methods=("GET",)),
+    "api/v1/crm/custom-fields/<field_id>": Route(
+        REFUSE, kwargs={"field_id": "crm_field"}, methods=API_METHODS,
+        body={"label": "Renamed by outsider"},
+    ),
     # hub (supplier catalog, buyer shop)
     "hub/catalog/": Route(OWN, methods=("GET",)),
     "hub/catalog/products/new/": Route(OWN),
@@ -221,6 +252,17 @@ def victim(db):
         organization=org, email="victim-invitee@victim.test", role=Role.BUYER, actor=owner
     )
     token, _raw = api_token_create(membership=membership, name="victim token", actor=member)
+    from jalin.crm import services as crm_services
+
+    crm_field = crm_services.custom_field_define(
+        organization=org, actor=owner, target="account", key="secret", label="Victim Supply "
+        "Secret field", type="text")
+    crm_account = crm_services.account_create(
+        organization=org, actor=owner, name="Victim Supply Secret Customer",
+        tax_id="31.999.888.7-777.000", custom={"secret": "victim-secret-audit-action"})
+    crm_contact = crm_services.contact_create(
+        organization=org, actor=owner, last_name="Victim Supply Secret Person",
+        email="victim-invitee@victim.test", account=crm_account)
     from django.db import transaction
 
     with transaction.atomic():
@@ -239,6 +281,9 @@ def victim(db):
         "audit_entry": entry,
         "victim_uidb64": urlsafe_base64_encode(str(owner.pk).encode()),
         "bogus": "not-a-real-token",
+        "crm_account": crm_account,
+        "crm_contact": crm_contact,
+        "crm_field": crm_field,
     }
 
 
@@ -282,7 +327,12 @@ def send(client, method, path, spec, headers=None):
 
 
 def assert_no_victim_data(response, label):
-    body = response.content.decode(errors="replace")
+    if getattr(response, "streaming", False):  # CSV exports stream
+        raw = b"".join(part if isinstance(part, bytes) else part.encode()
+                       for part in response.streaming_content)
+    else:
+        raw = response.content
+    body = raw.decode(errors="replace")
     for marker in VICTIM_MARKERS:
         assert marker not in body, f"{label} shows the victim's data: {marker!r}"
 

@@ -11,6 +11,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 
+from jalin.crm.api import router as crm_router
+
 from .auth import BearerTokenAuth, SessionMembershipAuth
 from .docs import LocalSwagger
 from .errors import PROBLEM_CONTENT_TYPE, install_problem_handlers, problem_response
@@ -96,3 +98,4 @@ api.add_router("", me.router)
 api.add_router("", members.router)
 api.add_router("", activity.router)
 api.add_router("", hub.router)
+api.add_router("", crm_router)

@@ -70,6 +70,7 @@ class NavLink:
 # (key, label, URL name, permission needed). A URL name that does not resolve yet (a module
 # still being built) keeps the link out of the nav instead of breaking every page.
 NAV_LINKS = (
+    ("crm", _("CRM"), "crm:home", "crm.view"),
     ("catalog", _("Catalog"), "hub:catalog", "catalog.view"),
     ("members", _("Members"), "tenancy:members", "members.view"),
     ("audit", _("Audit log"), "tenancy:audit_log", "audit.view"),
