@@ -169,3 +169,12 @@ def test_nav_and_dashboard_link_to_crm(member_client):
     response = member_client.get("/")
     assert b'href="/crm/"' in response.content
     assert b'data-nav="crm"' in response.content
+
+
+def test_pages_speak_bahasa_indonesia(org, owner, owner_client):
+    owner_client.cookies["django_language"] = "id"
+    response = owner_client.get("/crm/accounts/", headers={"Accept-Language": "id"})
+    assert "Perusahaan pelanggan yang Anda tambahkan" in response.content.decode()
+    response = owner_client.post("/crm/contacts/new/", {"last_name": "X", "phone": "12"},
+                                 headers={"Accept-Language": "id"})
+    assert "Masukkan nomor telepon yang valid" in response.content.decode()
