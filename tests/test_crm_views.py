@@ -1,6 +1,7 @@
 """CRM pages: permissions, forms with custom fields, keyset pages, CSV export scope and
 query counts that do not grow with the number of rows."""
 
+import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -178,3 +179,28 @@ def test_pages_speak_bahasa_indonesia(org, owner, owner_client):
     response = owner_client.post("/crm/contacts/new/", {"last_name": "X", "phone": "12"},
                                  headers={"Accept-Language": "id"})
     assert "Masukkan nomor telepon yang valid" in response.content.decode()
+
+
+def test_owner_and_custom_field_filters(org, owner, member, owner_client):
+    services.custom_field_define(organization=org, actor=owner, target="account", key="region",
+                                 label="Region", type="choice", choices=["java", "bali"])
+    services.account_create(organization=org, actor=owner, name="Javan", owner=member,
+                            custom={"region": "java"})
+    services.account_create(organization=org, actor=owner, name="Balinese",
+                            custom={"region": "bali"})
+    page = owner_client.get("/crm/accounts/").content.decode()
+    assert 'name="cf_region"' in page and 'name="owner"' in page
+    by_region = owner_client.get("/crm/accounts/?cf_region=bali").content.decode()
+    assert "Balinese" in by_region and "Javan" not in by_region
+    by_owner = owner_client.get(f"/crm/accounts/?owner={member.pk}").content.decode()
+    assert "Javan" in by_owner and "Balinese" not in by_owner
+
+
+@pytest.mark.parametrize("query", [
+    "owner=99999999999999999999999", "account=99999999999999999999999", "after=%%%",
+    "sort=nope", "cf_region=" + "x" * 500,
+])
+def test_odd_list_parameters_never_fail(owner_client, query):
+    assert owner_client.get(f"/crm/accounts/?{query}").status_code == 200
+    assert owner_client.get(f"/crm/contacts/?{query}").status_code == 200
+    assert owner_client.get(f"/crm/contacts/export.csv?{query}").status_code == 200

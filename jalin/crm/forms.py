@@ -253,7 +253,8 @@ class ListFilterForm(forms.Form):
                                choices=[("", _("Any"))] + list(AccountStatus.choices))
     tier = forms.ChoiceField(label=_("Tier"), required=False,
                              choices=[("", _("Any"))] + list(AccountTier.choices))
-    owner = forms.IntegerField(label=_("Owner"), required=False, widget=forms.HiddenInput)
+    owner = forms.IntegerField(label=_("Owner"), required=False, min_value=1,
+                               max_value=2**63 - 1)
     tag = forms.CharField(label=_("Tag"), required=False, max_length=60)
     role = forms.ChoiceField(label=_("Role"), required=False,
                              choices=[("", _("Any"))] + list(RelationshipRole.choices))

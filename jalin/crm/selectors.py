@@ -6,6 +6,7 @@ ever counts the whole table.
 """
 
 import json
+import math
 from dataclasses import dataclass, field
 
 from django.db import connection
@@ -48,6 +49,8 @@ def _custom_lookups(queryset, organization, target, custom):
             try:
                 number = float(value)
             except (TypeError, ValueError):
+                return queryset.none()
+            if not math.isfinite(number):
                 return queryset.none()
             value = int(number) if number.is_integer() else number
         elif definition.type == "multi_choice":

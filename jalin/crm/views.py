@@ -41,7 +41,7 @@ def _filters(request):
     custom = {key.removeprefix(CUSTOM_FILTER_PREFIX): value
               for key, value in request.GET.items()
               if key.startswith(CUSTOM_FILTER_PREFIX) and value}
-    account = request.GET.get("account", "")
+    account = request.GET.get("account", "")[:18]  # more digits would overflow a bigint
     filters = selectors.Filters(
         q=data.get("q") or "", status=data.get("status") or "", tier=data.get("tier") or "",
         owner=data.get("owner"), tag=data.get("tag") or "",
@@ -50,6 +50,33 @@ def _filters(request):
     )
     sort = data.get("sort") or "name"
     return form, filters, sort
+
+
+FILTERABLE_TYPES = ("choice", "multi_choice", "boolean")
+
+
+def _custom_filter_fields(request, target):
+    """Selects for the choice-like custom fields, with the value currently filtered on."""
+    fields = []
+    for definition in definitions_for(organization=request.organization, target=target):
+        if definition.type not in FILTERABLE_TYPES:
+            continue
+        options = (["true", "false"] if definition.type == "boolean" else definition.choices)
+        fields.append({"name": CUSTOM_FILTER_PREFIX + definition.key, "label": definition.label,
+                       "options": options,
+                       "value": request.GET.get(CUSTOM_FILTER_PREFIX + definition.key, "")})
+    return fields
+
+
+def _owner_choices(request):
+    return list(request.organization.memberships.filter(is_active=True)
+                .select_related("user").order_by("user__username")
+                .values_list("user_id", "user__username"))
+
+
+def _is_filtered(request, names):
+    return any(request.GET.get(name) for name in names) or any(
+        key.startswith(CUSTOM_FILTER_PREFIX) and value for key, value in request.GET.items())
 
 
 def _can_edit(request):
@@ -75,7 +102,9 @@ def account_list(request):
                                  before=request.GET.get("before"), per_page=PER_PAGE)
     return render(request, "crm/account_list.html", {
         "page": page, "filter_form": form, "can_edit": _can_edit(request),
-        "is_filtered": any(request.GET.get(k) for k in ("q", "status", "tier", "owner", "tag")),
+        "custom_filters": _custom_filter_fields(request, CustomFieldTarget.ACCOUNT),
+        "owner_choices": _owner_choices(request),
+        "is_filtered": _is_filtered(request, ("q", "status", "tier", "owner", "tag")),
     })
 
 
@@ -161,7 +190,9 @@ def contact_list(request):
                                  before=request.GET.get("before"), per_page=PER_PAGE)
     return render(request, "crm/contact_list.html", {
         "page": page, "filter_form": form, "can_edit": _can_edit(request),
-        "is_filtered": any(request.GET.get(k) for k in ("q", "owner", "role", "account")),
+        "custom_filters": _custom_filter_fields(request, CustomFieldTarget.CONTACT),
+        "owner_choices": _owner_choices(request),
+        "is_filtered": _is_filtered(request, ("q", "owner", "role", "account")),
     })
 
 
