@@ -191,3 +191,35 @@ def test_custom_field_definition_rules(org, owner, other_org, outsider):
     updated = services.custom_field_update(definition=definition, actor=owner, version=1,
                                            active=False)
     assert not updated.active and updated.version == 2
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_updates_with_one_version_let_exactly_one_win(org, owner):
+    import threading
+
+    from django.db import connection, connections
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: row locks decide the race")
+    account = services.account_create(organization=org, actor=owner, name="Race")
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def edit(name):
+        try:
+            barrier.wait()
+            services.account_update(account=account, actor=owner, version=1, name=name)
+            outcomes.append("saved")
+        except StaleVersion:
+            outcomes.append("stale")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=edit, args=(f"Writer {i}",)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["saved", "stale"]
+    assert Account.objects.get(pk=account.pk).version == 2
