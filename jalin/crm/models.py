@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Tag(models.Model):
@@ -46,7 +47,7 @@ class AccountSize(models.TextChoices):
 
 class AccountTier(models.TextChoices):
     STRATEGIC = "strategic", _("Strategic")
-    KEY = "key", _("Key")
+    KEY = "key", pgettext_lazy("account tier", "Key")
     STANDARD = "standard", _("Standard")
     LONG_TAIL = "long_tail", _("Long tail")
 
