@@ -10,6 +10,8 @@ from django.urls import reverse
 from jalin.accounts.models import User
 from jalin.core.events_models import Event
 from jalin.core.models import AuditLog
+from jalin.crm.models import Account, Contact, CustomFieldDefinition
+from jalin.hub.models import PriceList, PriceListItem, Product, TradingRelationship
 from jalin.tenancy.management.commands.demo import DEFAULT_PASSWORD, PEOPLE
 from jalin.tenancy.models import Membership, Organization
 from jalin.tenancy.roles import Role
@@ -36,6 +38,13 @@ def counts():
         "memberships": Membership.objects.count(),
         "audit": AuditLog.objects.count(),
         "events": Event.objects.count(),
+        "products": Product.objects.count(),
+        "price_lists": PriceList.objects.count(),
+        "price_list_items": PriceListItem.objects.count(),
+        "relationships": TradingRelationship.objects.count(),
+        "accounts": Account.objects.count(),
+        "contacts": Contact.objects.count(),
+        "custom_fields": CustomFieldDefinition.objects.count(),
     }
 
 
@@ -77,6 +86,8 @@ def test_demo_is_idempotent():
     output = load_demo()
     assert counts() == first
     assert "0 organizations, 0 people and 0 memberships created" in output
+    assert "0 categories, 0 products, 0 prices, 0 trading relationships" in output
+    assert "0 accounts and 0 contacts created" in output
 
 
 def test_demo_keeps_existing_rows_and_adds_what_is_missing():
@@ -161,3 +172,98 @@ def test_production_refuses_without_force(settings):
 
     load_demo("--force")
     assert Organization.objects.filter(is_operator=True).exists()
+
+
+SUPPLIERS = ("sinar-distribusi", "maju-manufaktur")
+BUYERS = ("toko-bangunan-sejahtera", "rs-harapan", "kopi-kita")
+
+
+def signed_in(username):
+    client = Client()
+    assert client.login(username=username, password=DEFAULT_PASSWORD)
+    return client
+
+
+def test_demo_gives_each_supplier_a_priced_catalog_and_terms_with_every_buyer():
+    output = load_demo()
+    assert "24 products" in output
+
+    for slug in SUPPLIERS:
+        supplier = Organization.objects.get(slug=slug)
+        products = Product.objects.filter(supplier=supplier)
+        assert products.count() >= 10
+        assert products.filter(category__isnull=False).count() == products.count()
+        base = PriceList.objects.get(supplier=supplier, is_base=True)
+        assert base.currency == "IDR"
+        assert base.items.count() == products.count()  # every product orderable
+        relationships = TradingRelationship.objects.filter(supplier=supplier)
+        assert set(relationships.values_list("buyer__slug", flat=True)) == set(BUYERS)
+        customer = relationships.get(price_list__isnull=False)
+        breaks = customer.price_list.items.values_list("product", "min_quantity")
+        assert len(breaks) > len({product for product, _ in breaks}), "quantity breaks"
+        assert relationships.filter(payment_terms="net", credit_limit__gt=0).exists()
+
+
+def test_lina_sees_her_suppliers_catalog_with_her_own_prices():
+    load_demo()
+    sinar = Organization.objects.get(slug="sinar-distribusi")
+    relationship = TradingRelationship.objects.get(supplier=sinar,
+                                                   buyer__slug="toko-bangunan-sejahtera")
+    cement = Product.objects.get(supplier=sinar, sku="SDN-SMN-PCC50")
+    base = PriceListItem.objects.get(price_list__is_base=True, product=cement)
+    own = PriceListItem.objects.get(price_list=relationship.price_list, product=cement,
+                                    min_quantity=1)
+    assert own.unit_price < base.unit_price
+
+    client = signed_in("lina")
+    assert client.get(reverse("hub:shop")).status_code == 200
+    response = client.get(reverse("hub:shop_catalog", args=[sinar.pk]))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert cement.name in html
+    assert "Rp" in html or "IDR" in html
+    assert "No price" not in html and "Tidak ada harga" not in html
+    # Her list, not the base list: 68,500 × 0.95 = 65,100.
+    assert "65,100" in html or "65.100" in html
+    assert "68,500" not in html and "68.500" not in html
+
+
+def test_budi_sees_crm_accounts_with_contacts_and_custom_fields():
+    load_demo()
+    sinar = Organization.objects.get(slug="sinar-distribusi")
+    accounts = Account.objects.filter(organization=sinar)
+    assert accounts.count() >= 8
+    linked = accounts.filter(hub_organization__isnull=False)
+    assert set(linked.values_list("hub_organization__slug", flat=True)) == set(BUYERS)
+    assert accounts.filter(status="prospect", hub_organization__isnull=True).exists()
+    for account in accounts:
+        assert 2 <= account.contacts.count() <= 3
+        assert account.custom.get("segmen")
+    contacts = Contact.objects.filter(organization=sinar)
+    assert all(c.phone.startswith("+62") and c.relationship_role for c in contacts)
+    assert CustomFieldDefinition.objects.filter(organization=sinar).count() == 2
+
+    client = signed_in("budi")
+    response = client.get(reverse("crm:account_list"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "PT Graha Konstruksi Mandiri" in html
+    assert "PT Toko Bangunan Sejahtera" in html
+    # Another supplier's CRM stays out of budi's list.
+    assert "PT Hotel Samudra Indah" not in html
+    contact = contacts.get(email="lina.marlina@tokobangunan.example")
+    response = client.get(reverse("crm:contact_detail", args=[contact.pk]))
+    assert response.status_code == 200
+    assert "Marlina" in response.content.decode()
+
+
+def test_catalog_and_crm_go_through_the_services():
+    load_demo()
+    for action in ("hub.product.created", "hub.relationship.created",
+                   "crm.account.created", "crm.contact.created"):
+        assert AuditLog.objects.filter(action=action).exists(), action
+        assert Event.objects.filter(type=action).exists(), action
+    assert AuditLog.objects.filter(action="hub.product.created").count() == (
+        Product.objects.count()
+    )
+    assert Event.objects.filter(type="crm.contact.created").count() == Contact.objects.count()

@@ -9,13 +9,26 @@ shared one, so the printed table is always true. Organizations and memberships g
 tenancy services, so the audit log and the event outbox see them like any other change.
 """
 
+import zlib
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils.text import slugify
 
+from jalin.crm.models import Account, Contact, CustomFieldDefinition, CustomFieldTarget
+from jalin.crm.services import account_create, contact_create, custom_field_define
+from jalin.hub.models import Category, PriceList, PriceListItem, Product, TradingRelationship
+from jalin.hub.services import (
+    category_create,
+    price_list_create,
+    price_list_item_upsert,
+    product_create,
+    relationship_create,
+)
 from jalin.tenancy.models import Membership, Organization
 from jalin.tenancy.roles import Role
 from jalin.tenancy.services import membership_create, organization_create
@@ -142,6 +155,285 @@ PEOPLE = (
 )
 
 
+# --- Catalog (jalin.hub) ------------------------------------------------------------------
+# Prices are IDR excluding PPN. Tax classes: medical consumables are PPN-exempt, the rest
+# standard. A product row: (sku, name, category slug, unit, pack size, MOQ, tax class,
+# base unit price).
+
+@dataclass(frozen=True)
+class DemoCatalog:
+    supplier: str
+    admin: str
+    categories: tuple[tuple[str, str], ...]
+    products: tuple[tuple[str, str, str, str, int, int, str, int], ...]
+    customer_list_buyer: str
+    customer_list_name: str
+    # (buyer slug, payment terms, payment days, credit limit, entitled category slugs or ()
+    # for the whole catalog)
+    relationships: tuple[tuple[str, str, int, int, tuple[str, ...]], ...]
+
+
+CATALOGS = (
+    DemoCatalog(
+        supplier="sinar-distribusi", admin="budi",
+        categories=(
+            ("bahan-bangunan", "Bahan Bangunan"),
+            ("alat-kesehatan", "Perlengkapan Rumah Sakit"),
+            ("kebersihan", "Kebersihan & Sanitasi"),
+        ),
+        products=(
+            ("SDN-SMN-PCC50", "Semen Portland Komposit 50 kg", "bahan-bangunan", "sak", 1, 10,
+             "standard", 68_500),
+            ("SDN-BSI-U10", "Besi Beton Ulir SNI 10 mm × 12 m", "bahan-bangunan", "batang", 1,
+             20, "standard", 98_000),
+            ("SDN-BTR-AAC10", "Bata Ringan AAC 60×20×10 cm", "bahan-bangunan", "m³", 1, 5,
+             "standard", 685_000),
+            ("SDN-CAT-INT25", "Cat Tembok Interior Putih 25 kg", "bahan-bangunan", "pail", 1, 2,
+             "standard", 1_250_000),
+            ("SDN-PVC-AW4", "Pipa PVC AW 4 inci × 4 m", "bahan-bangunan", "batang", 1, 10,
+             "standard", 142_000),
+            ("SDN-KRM-6060G", "Keramik Lantai 60×60 cm Glossy", "bahan-bangunan", "dus", 4, 10,
+             "standard", 189_000),
+            ("SDN-MSK-3PLY", "Masker Medis 3 Ply Earloop (50 pcs)", "alat-kesehatan", "box", 50,
+             20, "exempt", 38_500),
+            ("SDN-GLV-NTRM", "Sarung Tangan Nitril Non-Powder Ukuran M (100 pcs)",
+             "alat-kesehatan", "box", 100, 10, "exempt", 92_000),
+            ("SDN-SPT-3ML", "Spuit Sekali Pakai 3 ml (100 pcs)", "alat-kesehatan", "box", 100,
+             10, "exempt", 145_000),
+            ("SDN-INF-DWS", "Infus Set Dewasa Steril", "alat-kesehatan", "pcs", 25, 25,
+             "exempt", 6_750),
+            ("SDN-ALK-70-1L", "Alkohol 70% 1 liter", "kebersihan", "botol", 12, 12,
+             "standard", 32_000),
+            ("SDN-DSF-5L", "Cairan Disinfektan Lantai 5 liter", "kebersihan", "jeriken", 4, 4,
+             "standard", 118_000),
+        ),
+        customer_list_buyer="toko-bangunan-sejahtera",
+        customer_list_name="Harga khusus PT Toko Bangunan Sejahtera",
+        relationships=(
+            ("toko-bangunan-sejahtera", "net", 30, 250_000_000,
+             ("bahan-bangunan", "kebersihan")),
+            ("rs-harapan", "net", 45, 500_000_000, ("alat-kesehatan", "kebersihan")),
+            ("kopi-kita", "prepaid", 0, 0, ()),
+        ),
+    ),
+    DemoCatalog(
+        supplier="maju-manufaktur", admin="hendra",
+        categories=(
+            ("mesin-kopi", "Mesin & Peralatan Kopi"),
+            ("kemasan", "Kemasan"),
+            ("perkakas", "Perkakas & Hardware"),
+        ),
+        products=(
+            ("MMI-ESP-2GR", "Mesin Espresso Komersial 2 Group", "mesin-kopi", "unit", 1, 1,
+             "standard", 68_500_000),
+            ("MMI-GRD-FB64", "Grinder Kopi Flat Burr 64 mm", "mesin-kopi", "unit", 1, 1,
+             "standard", 9_850_000),
+            ("MMI-RST-1KG", "Mesin Sangrai Kopi Kapasitas 1 kg", "mesin-kopi", "unit", 1, 1,
+             "standard", 42_000_000),
+            ("MMI-KTL-GN1L", "Ketel Leher Angsa Stainless 1 liter", "mesin-kopi", "pcs", 1, 2,
+             "standard", 485_000),
+            ("MMI-TMP-58", "Tamper Stainless 58 mm", "mesin-kopi", "pcs", 1, 2, "standard",
+             275_000),
+            ("MMI-PTR-600", "Pitcher Susu Stainless 600 ml", "mesin-kopi", "pcs", 1, 6,
+             "standard", 145_000),
+            ("MMI-CUP-DW8", "Paper Cup Double Wall 8 oz", "kemasan", "pcs", 500, 500,
+             "standard", 1_150),
+            ("MMI-GLS-PP12", "Gelas Plastik PP 12 oz dengan Tutup", "kemasan", "pcs", 1000,
+             1000, "standard", 650),
+            ("MMI-PCH-250V", "Pouch Kopi 250 g dengan Valve", "kemasan", "pcs", 100, 500,
+             "standard", 2_400),
+            ("MMI-BOR-13", "Mesin Bor Listrik 13 mm 650 W", "perkakas", "unit", 1, 1,
+             "standard", 785_000),
+            ("MMI-GRN-4IN", "Gerinda Tangan 4 inci 570 W", "perkakas", "unit", 1, 1,
+             "standard", 595_000),
+            ("MMI-KNC-12S", "Set Kunci Kombinasi 8–24 mm (12 pcs)", "perkakas", "set", 1, 2,
+             "standard", 365_000),
+        ),
+        customer_list_buyer="kopi-kita",
+        customer_list_name="Harga khusus CV Kopi Kita",
+        relationships=(
+            ("kopi-kita", "net", 14, 75_000_000, ("mesin-kopi", "kemasan")),
+            ("toko-bangunan-sejahtera", "net", 30, 150_000_000, ("perkakas",)),
+            ("rs-harapan", "prepaid", 0, 0, ()),
+        ),
+    ),
+)
+BASE_PRICE_LIST_NAME = "Daftar harga dasar"
+# Customer prices: (from quantity as a multiple of the MOQ, share of the base price).
+# The first break (1) applies from a single unit.
+CUSTOMER_BREAKS = ((1, Decimal("0.95")), (10, Decimal("0.90")), (50, Decimal("0.85")))
+
+
+# --- CRM (jalin.crm) ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DemoAccount:
+    name: str
+    domain: str
+    industry: str
+    size: str
+    tier: str
+    status: str
+    segment: str
+    tax_id: str
+    address: str
+    phone: str
+    # (first name, last name, job title, relationship role)
+    contacts: tuple[tuple[str, str, str, str], ...]
+    hub_slug: str = ""
+
+
+@dataclass(frozen=True)
+class DemoCrm:
+    supplier: str
+    admin: str
+    owner: str
+    segments: tuple[str, ...]
+    accounts: tuple[DemoAccount, ...]
+
+
+CRM = (
+    DemoCrm(
+        supplier="sinar-distribusi", admin="budi", owner="sari",
+        segments=("Toko material", "Kontraktor", "Rumah sakit & klinik", "Horeca"),
+        accounts=(
+            DemoAccount(
+                "PT Toko Bangunan Sejahtera", "tokobangunan.example", "Retail bahan bangunan",
+                "medium", "key", "customer", "Toko material", "05.678.901.2-086.000",
+                "Jl. Daan Mogot Km. 11 No. 25, Cengkareng, Jakarta Barat", "+62 21 5435 1188",
+                (("Yusuf", "Hidayat", "Direktur", "decision_maker"),
+                 ("Lina", "Marlina", "Staf Pembelian", "user"),
+                 ("Siti", "Rahayu", "Kepala Keuangan", "billing")),
+                hub_slug="toko-bangunan-sejahtera"),
+            DemoAccount(
+                "PT Rumah Sakit Harapan", "rsharapan.example", "Rumah sakit", "large",
+                "strategic", "customer", "Rumah sakit & klinik", "06.789.012.3-618.000",
+                "Jl. Raya Darmo No. 90, Surabaya", "+62 31 567 8890",
+                (("Maria", "Simanjuntak", "Direktur Operasional", "decision_maker"),
+                 ("Ketut", "Wirawan", "Kepala Instalasi Farmasi", "influencer"),
+                 ("Nur", "Aini", "Manajer Keuangan", "billing")),
+                hub_slug="rs-harapan"),
+            DemoAccount(
+                "CV Kopi Kita", "kopikita.example", "Kedai kopi", "small", "standard",
+                "customer", "Horeca", "07.890.123.4-428.000", "Jl. Braga No. 41, Bandung",
+                "+62 22 420 5511",
+                (("Dimas", "Ramadhan", "Pemilik", "decision_maker"),
+                 ("Ayu", "Permata", "Kepala Outlet", "user")),
+                hub_slug="kopi-kita"),
+            DemoAccount(
+                "PT Graha Konstruksi Mandiri", "grahakonstruksi.example", "Kontraktor umum",
+                "large", "key", "prospect", "Kontraktor", "08.123.456.7-432.000",
+                "Jl. Ahmad Yani No. 88, Bekasi Selatan, Bekasi", "+62 21 8896 2231",
+                (("Bambang", "Wicaksono", "Manajer Proyek", "decision_maker"),
+                 ("Indah", "Puspitasari", "Staf Pengadaan", "user"),
+                 ("Teguh", "Firmansyah", "Site Engineer", "technical"))),
+            DemoAccount(
+                "UD Material Jaya Abadi", "materialjaya.example", "Retail bahan bangunan",
+                "small", "standard", "prospect", "Toko material", "",
+                "Jl. Raya Pajajaran No. 12, Bogor", "+62 251 832 4410",
+                (("Haji", "Sulaiman", "Pemilik", "decision_maker"),
+                 ("Rizky", "Maulana", "Kepala Gudang", "user"))),
+            DemoAccount(
+                "RSU Bunda Medika", "bundamedika.example", "Rumah sakit", "medium", "key",
+                "prospect", "Rumah sakit & klinik", "09.234.567.8-451.000",
+                "Jl. MH Thamrin No. 7, Cikokol, Tangerang", "+62 21 5579 3300",
+                (("dr. Ratna", "Sari", "Direktur Medis", "decision_maker"),
+                 ("Fajar", "Kurniawan", "Kepala Logistik", "influencer"),
+                 ("Melati", "Anggraeni", "Staf Akuntansi", "billing"))),
+            DemoAccount(
+                "Klinik Pratama Sehat Sentosa", "sehatsentosa.example", "Klinik", "micro",
+                "long_tail", "prospect", "Rumah sakit & klinik", "",
+                "Jl. Margonda Raya No. 301, Depok", "+62 21 7720 1456",
+                (("dr. Arif", "Budiman", "Kepala Klinik", "decision_maker"),
+                 ("Wulan", "Safitri", "Apoteker", "user"))),
+            DemoAccount(
+                "PT Wijaya Properti Indah", "wijayaproperti.example", "Pengembang properti",
+                "large", "strategic", "prospect", "Kontraktor", "10.345.678.9-012.000",
+                "Jl. TB Simatupang Kav. 18, Cilandak, Jakarta Selatan", "+62 21 7884 6020",
+                (("Hartono", "Wijaya", "Direktur Utama", "decision_maker"),
+                 ("Sri", "Mulyani", "Manajer Pengadaan", "influencer"),
+                 ("Andika", "Pratama", "Staf Keuangan", "billing"))),
+        ),
+    ),
+    DemoCrm(
+        supplier="maju-manufaktur", admin="hendra", owner="putri",
+        segments=("Kedai & roastery", "Hotel & restoran", "Retail perkakas", "Institusi"),
+        accounts=(
+            DemoAccount(
+                "CV Kopi Kita", "kopikita.example", "Kedai kopi", "small", "key", "customer",
+                "Kedai & roastery", "07.890.123.4-428.000", "Jl. Braga No. 41, Bandung",
+                "+62 22 420 5511",
+                (("Dimas", "Ramadhan", "Pemilik", "decision_maker"),
+                 ("Ayu", "Permata", "Kepala Barista", "technical"),
+                 ("Rina", "Anggraini", "Konsultan Keuangan", "billing")),
+                hub_slug="kopi-kita"),
+            DemoAccount(
+                "PT Toko Bangunan Sejahtera", "tokobangunan.example", "Retail bahan bangunan",
+                "medium", "standard", "customer", "Retail perkakas", "05.678.901.2-086.000",
+                "Jl. Daan Mogot Km. 11 No. 25, Cengkareng, Jakarta Barat", "+62 21 5435 1188",
+                (("Yusuf", "Hidayat", "Direktur", "decision_maker"),
+                 ("Bambang", "Susilo", "Manajer Pembelian", "influencer")),
+                hub_slug="toko-bangunan-sejahtera"),
+            DemoAccount(
+                "PT Rumah Sakit Harapan", "rsharapan.example", "Rumah sakit", "large",
+                "standard", "customer", "Institusi", "06.789.012.3-618.000",
+                "Jl. Raya Darmo No. 90, Surabaya", "+62 31 567 8890",
+                (("Eko", "Nugroho", "Kepala Instalasi Gizi", "user"),
+                 ("Nur", "Aini", "Manajer Keuangan", "billing")),
+                hub_slug="rs-harapan"),
+            DemoAccount(
+                "PT Roastery Nusantara Jaya", "roasterynusantara.example", "Roastery kopi",
+                "medium", "strategic", "prospect", "Kedai & roastery", "11.456.789.0-424.000",
+                "Jl. Setiabudi No. 175, Bandung", "+62 22 203 7781",
+                (("Galih", "Permana", "Head Roaster", "technical"),
+                 ("Citra", "Kirana", "Direktur", "decision_maker"),
+                 ("Yudi", "Setiadi", "Staf Pembelian", "user"))),
+            DemoAccount(
+                "CV Warung Kopi Senja", "kopisenja.example", "Kedai kopi", "micro",
+                "long_tail", "prospect", "Kedai & roastery", "",
+                "Jl. Prawirotaman No. 22, Yogyakarta", "+62 274 381 920",
+                (("Bayu", "Aditya", "Pemilik", "decision_maker"),
+                 ("Laras", "Wening", "Barista", "user"))),
+            DemoAccount(
+                "PT Hotel Samudra Indah", "samudraindah.example", "Perhotelan", "large", "key",
+                "prospect", "Hotel & restoran", "12.567.890.1-901.000",
+                "Jl. Pantai Kuta No. 8, Badung, Bali", "+62 361 751 066",
+                (("Made", "Suardana", "Food & Beverage Manager", "decision_maker"),
+                 ("Komang", "Ayu Lestari", "Purchasing Officer", "user"),
+                 ("Wayan", "Sudarma", "Chief Engineer", "technical"))),
+            DemoAccount(
+                "Kafe Teras Kota", "teraskota.example", "Kafe & restoran", "small",
+                "standard", "prospect", "Hotel & restoran", "",
+                "Jl. Ijen No. 45, Malang", "+62 341 551 234",
+                (("Arief", "Rachman", "Pemilik", "decision_maker"),
+                 ("Dian", "Novitasari", "Supervisor Dapur", "user"))),
+            DemoAccount(
+                "PT Baja Konstruksi Timur", "bajatimur.example", "Fabrikasi baja", "medium",
+                "standard", "prospect", "Retail perkakas", "13.678.901.2-801.000",
+                "Kawasan Industri Makassar, Jl. Kima 10 Kav. D-5, Makassar", "+62 411 515 770",
+                (("Andi", "Mappanyukki", "Manajer Workshop", "decision_maker"),
+                 ("Irwan", "Syahputra", "Staf Gudang", "user"))),
+        ),
+    ),
+)
+SEGMENT_FIELD = "segmen"
+WHATSAPP_FIELD = "whatsapp_aktif"
+# Mobile prefixes of Indonesian operators (Telkomsel, Indosat, XL, Tri), for demo numbers.
+MOBILE_PREFIXES = ("811", "812", "813", "821", "822", "852", "856", "857", "878", "896")
+
+
+def _demo_mobile(seed):
+    """A valid-looking, stable Indonesian mobile number for a demo contact."""
+    number = zlib.crc32(seed.encode())
+    prefix = MOBILE_PREFIXES[number % len(MOBILE_PREFIXES)]
+    return f"+62 {prefix} {number // 10 % 10_000:04d} {number // 100_000 % 10_000:04d}"
+
+
+def _email_local(first, last):
+    first = first.split()[-1]  # "dr. Ratna" -> "ratna"
+    return slugify(f"{first} {last}").replace("-", ".")
+
+
 class Command(BaseCommand):
     help = (
         "Load a realistic demo hub (operator, suppliers, buyers, a person for every role) and "
@@ -171,11 +463,24 @@ class Command(BaseCommand):
             organizations, created_orgs = self._ensure_organizations()
             users, created_users = self._ensure_people(password)
             created_memberships = self._ensure_memberships(organizations, users)
+            created = dict.fromkeys(
+                ("categories", "products", "prices", "relationships", "fields", "accounts",
+                 "contacts"), 0)
+            for catalog in CATALOGS:
+                self._ensure_catalog(catalog, organizations, users, created)
+            for crm in CRM:
+                self._ensure_crm(crm, organizations, users, created)
 
         self.stdout.write(self.style.SUCCESS(
             f"Demo hub ready: {created_orgs} organizations, {created_users} people and "
             f"{created_memberships} memberships created "
             f"({len(ORGANIZATIONS)} organizations and {len(PEOPLE)} people in the demo)."
+        ))
+        self.stdout.write(self.style.SUCCESS(
+            f"Catalog and CRM of {len(CATALOGS)} suppliers: {created['categories']} categories, "
+            f"{created['products']} products, {created['prices']} prices, "
+            f"{created['relationships']} trading relationships, {created['fields']} custom "
+            f"fields, {created['accounts']} accounts and {created['contacts']} contacts created."
         ))
         self._print_credentials(password)
 
@@ -226,6 +531,131 @@ class Command(BaseCommand):
                 membership_create(user=user, organization=organization, role=role)
                 created += 1
         return created
+
+    def _ensure_catalog(self, spec, organizations, users, created):
+        """Categories, products, a base and a customer price list, and trading terms with
+        the buyers; each looked up by its natural key first so a rerun adds only gaps."""
+        supplier, actor = organizations[spec.supplier], users[spec.admin]
+        categories = {}
+        for slug, name in spec.categories:
+            category = Category.objects.filter(supplier=supplier, slug=slug).first()
+            if category is None:
+                category = category_create(supplier=supplier, actor=actor, name=name, slug=slug)
+                created["categories"] += 1
+            categories[slug] = category
+
+        products = []
+        for sku, name, category, unit, pack_size, moq, tax_class, price in spec.products:
+            product = Product.objects.filter(supplier=supplier, sku=sku).first()
+            if product is None:
+                product = product_create(
+                    supplier=supplier, actor=actor, sku=sku, name=name,
+                    category=categories[category], unit=unit, pack_size=pack_size,
+                    min_order_quantity=moq, tax_class=tax_class,
+                )
+                created["products"] += 1
+            products.append((product, category, Decimal(price)))
+
+        base = PriceList.objects.filter(supplier=supplier, is_base=True).first()
+        if base is None:
+            base = price_list_create(supplier=supplier, actor=actor, name=BASE_PRICE_LIST_NAME,
+                                     currency="IDR", is_base=True)
+        customer_list = PriceList.objects.filter(
+            supplier=supplier, is_base=False, name=spec.customer_list_name).first()
+        if customer_list is None:
+            customer_list = price_list_create(supplier=supplier, actor=actor,
+                                              name=spec.customer_list_name, currency="IDR")
+        entitled = next(rel[4] for rel in spec.relationships
+                        if rel[0] == spec.customer_list_buyer)
+        for product, category, price in products:
+            self._ensure_price(base, product, 1, price, actor, created)
+            if category in entitled:
+                for multiple, share in CUSTOMER_BREAKS:
+                    # Rupiah prices round to whole hundreds (whole rupiah below Rp 10.000).
+                    amount = (price * share).quantize(Decimal("1E2") if price >= 10_000
+                                                      else Decimal("1"))
+                    # The first break starts at 1: the shop shows the price for one
+                    # unit, and the minimum order is enforced on its own.
+                    from_quantity = product.min_order_quantity * multiple if multiple > 1 else 1
+                    self._ensure_price(customer_list, product, from_quantity, amount, actor,
+                                       created)
+
+        for buyer_slug, terms, days, credit_limit, scope in spec.relationships:
+            buyer = organizations[buyer_slug]
+            if TradingRelationship.objects.filter(supplier=supplier, buyer=buyer).exists():
+                continue  # Its terms may have been edited since; they stay as they are.
+            relationship_create(
+                supplier=supplier, buyer=buyer, actor=actor, payment_terms=terms,
+                payment_days=days, credit_limit=Decimal(credit_limit), currency="IDR",
+                price_list=customer_list if buyer_slug == spec.customer_list_buyer else None,
+                catalog_scope="categories" if scope else "all",
+                categories=[categories[slug] for slug in scope],
+            )
+            created["relationships"] += 1
+
+    @staticmethod
+    def _ensure_price(price_list, product, min_quantity, amount, actor, created):
+        if PriceListItem.objects.filter(price_list=price_list, product=product,
+                                        min_quantity=min_quantity).exists():
+            return  # An upsert would overwrite a price someone set since, and audit it again.
+        price_list_item_upsert(price_list=price_list, product=product,
+                               min_quantity=min_quantity, unit_price=amount, actor=actor)
+        created["prices"] += 1
+
+    def _ensure_crm(self, spec, organizations, users, created):
+        """Custom fields, then accounts (looked up by name) and their contacts (by email)."""
+        organization, actor = organizations[spec.supplier], users[spec.admin]
+        definitions = (
+            (CustomFieldTarget.ACCOUNT, SEGMENT_FIELD, "Segmen pasar", "choice",
+             list(spec.segments)),
+            (CustomFieldTarget.CONTACT, WHATSAPP_FIELD, "Bisa dihubungi lewat WhatsApp",
+             "boolean", None),
+        )
+        for position, (target, key, label, kind, choices) in enumerate(definitions):
+            if not CustomFieldDefinition.objects.filter(organization=organization,
+                                                        target=target, key=key).exists():
+                custom_field_define(organization=organization, actor=actor, target=target,
+                                    key=key, label=label, type=kind, choices=choices,
+                                    position=position)
+                created["fields"] += 1
+        owner = users[spec.owner]
+        if not Membership.objects.filter(user=owner, organization=organization,
+                                         is_active=True).exists():
+            owner = None  # Someone removed the salesperson: leave the accounts unassigned.
+
+        for account_spec in spec.accounts:
+            account = Account.objects.filter(organization=organization,
+                                             name=account_spec.name).first()
+            if account is None:
+                hub_organization = organizations[account_spec.hub_slug] if (
+                    account_spec.hub_slug
+                    and TradingRelationship.objects.filter(
+                        supplier=organization, buyer=organizations[account_spec.hub_slug]
+                    ).exists()
+                ) else None
+                account = account_create(
+                    organization=organization, actor=actor, name=account_spec.name,
+                    industry=account_spec.industry, size=account_spec.size,
+                    tier=account_spec.tier, status=account_spec.status, owner=owner,
+                    tax_id=account_spec.tax_id, billing_address=account_spec.address,
+                    shipping_address=account_spec.address,
+                    website=f"https://www.{account_spec.domain}", phone=account_spec.phone,
+                    hub_organization=hub_organization,
+                    tags=["Pelanggan hub"] if hub_organization else ["Prospek"],
+                    custom={SEGMENT_FIELD: account_spec.segment},
+                )
+                created["accounts"] += 1
+            for index, (first, last, title, role) in enumerate(account_spec.contacts):
+                email = f"{_email_local(first, last)}@{account_spec.domain}"
+                if Contact.objects.filter(organization=organization, email=email).exists():
+                    continue
+                contact_create(
+                    organization=organization, actor=actor, first_name=first, last_name=last,
+                    job_title=title, email=email, phone=_demo_mobile(email), account=account,
+                    relationship_role=role, email_opt_in=index != 1, phone_opt_in=True,
+                    owner=owner, custom={WHATSAPP_FIELD: index != 2},
+                )
+                created["contacts"] += 1
 
     def _print_credentials(self, password):
         rows = [("Username", "Password", "Organization", "Role")]
