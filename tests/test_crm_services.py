@@ -4,12 +4,13 @@ optimistic concurrency, audit and events."""
 import pytest
 from django.core.exceptions import ValidationError
 
+from jalin.core.events import events_process
 from jalin.core.events_models import Event
 from jalin.core.models import AuditLog
 from jalin.crm import services
 from jalin.crm.custom_fields import clean_custom_values, clean_value
 from jalin.crm.models import Account, Contact, CustomFieldDefinition, Tag
-from jalin.hub.models import TradingRelationship
+from jalin.hub.services import relationship_create
 from jalin.tenancy.services import StaleVersion
 
 
@@ -82,7 +83,8 @@ def test_hub_organization_must_be_a_trading_buyer(org, other_org, owner):
         services.account_create(organization=org, actor=owner, name="Stranger",
                                 hub_organization=other_org)
     assert error.value.field == "hub_organization_id"
-    TradingRelationship.objects.create(supplier=org, buyer=other_org)
+    relationship_create(supplier=org, buyer=other_org, actor=owner)
+    events_process()  # the CRM learns of the buyer from the hub's event
     account = services.account_create(organization=org, actor=owner, name="Buyer link",
                                       hub_organization=other_org)  # other_org is a buyer
     assert account.hub_organization == other_org

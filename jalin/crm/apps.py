@@ -5,3 +5,11 @@ class CrmConfig(AppConfig):
     name = "jalin.crm"
     label = "crm"
     verbose_name = "CRM"
+
+    def ready(self):
+        from jalin.core.consumers import register_consumer
+
+        from .consumers import HUB_BUYER_LINKS, RELATIONSHIP_EVENT_TYPES, record_hub_buyer_link
+
+        register_consumer(HUB_BUYER_LINKS, record_hub_buyer_link,
+                          event_types=RELATIONSHIP_EVENT_TYPES)

@@ -218,3 +218,30 @@ class CustomFieldDefinition(models.Model):
 
     def __str__(self):
         return self.label
+
+
+class HubBuyerLink(models.Model):
+    """A buyer this supplier trades with on the hub, as the CRM learned it from the hub's
+    `hub.relationship.*` events. The CRM never reads the hub's tables: this copy is what lets
+    an account be linked to a buyer, and it catches up whenever the consumer runs again."""
+
+    organization = models.ForeignKey(
+        "tenancy.Organization", on_delete=models.CASCADE, related_name="+"
+    )
+    buyer = models.ForeignKey(
+        "tenancy.Organization", on_delete=models.CASCADE, related_name="+"
+    )
+    status = models.CharField(_("status"), max_length=16)
+    updated_from_event_position = models.BigIntegerField()
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    tenant_owner = "organization"
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "buyer"],
+                                    name="crm_hub_buyer_link_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.organization_id} -> {self.buyer_id} ({self.status})"

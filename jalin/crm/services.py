@@ -26,6 +26,7 @@ from .models import (
     CustomFieldDefinition,
     CustomFieldTarget,
     CustomFieldType,
+    HubBuyerLink,
     Tag,
 )
 
@@ -138,11 +139,11 @@ def _hub_organization(organization, value):
 
 def linkable_buyers(organization):
     """Buyer organizations this supplier trades with on the hub. Only these can be linked:
-    offering every organization on the hub would disclose the hub's directory."""
-    from jalin.hub.models import TradingRelationship
-
+    offering every organization on the hub would disclose the hub's directory. Read from the
+    CRM's own copy, kept by the `crm.hub_buyer_links` consumer of the hub's relationship events
+    (any status, as the hub lists suspended customers too)."""
     return Organization.objects.filter(
-        pk__in=TradingRelationship.objects.filter(supplier=organization).values("buyer_id"))
+        pk__in=HubBuyerLink.objects.filter(organization=organization).values("buyer_id"))
 
 
 def _check_parent(account, parent):

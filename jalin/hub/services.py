@@ -336,7 +336,8 @@ def relationship_create(*, supplier, buyer, actor, categories=(), **terms):
         relationship.categories.set(categories)
         _record(actor=actor, supplier=supplier, action="hub.relationship.created",
                 obj=relationship, after=_relationship_snapshot(relationship),
-                payload={"relationship_id": relationship.pk, "buyer_id": buyer.pk})
+                payload={"relationship_id": relationship.pk, "buyer_id": buyer.pk,
+                         "status": relationship.status})
     return relationship
 
 
@@ -359,5 +360,5 @@ def relationship_update(*, relationship, actor, version, categories=None, **chan
         _record(actor=actor, supplier=locked.supplier, action="hub.relationship.updated",
                 obj=locked, before=before, after=_relationship_snapshot(locked),
                 payload={"relationship_id": locked.pk, "buyer_id": locked.buyer_id,
-                         "changed": changed})
+                         "status": locked.status, "changed": changed})
     return locked

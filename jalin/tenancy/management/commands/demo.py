@@ -19,6 +19,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils.text import slugify
 
+from jalin.core.events import events_process
 from jalin.crm.models import Account, Contact, CustomFieldDefinition, CustomFieldTarget
 from jalin.crm.services import account_create, contact_create, custom_field_define
 from jalin.hub.models import Category, PriceList, PriceListItem, Product, TradingRelationship
@@ -34,6 +35,7 @@ from jalin.tenancy.roles import Role
 from jalin.tenancy.services import membership_create, organization_create
 
 DEFAULT_PASSWORD = "jalin-demo"  # noqa: S105 - published on purpose: demo data only
+MAX_EVENT_PASSES = 100
 LOGIN_URL = "http://127.0.0.1:8000/accounts/login/"
 ADMIN_URL = "http://127.0.0.1:8000/admin/"
 
@@ -422,6 +424,15 @@ WHATSAPP_FIELD = "whatsapp_aktif"
 MOBILE_PREFIXES = ("811", "812", "813", "821", "822", "852", "856", "857", "878", "896")
 
 
+def _deliver_events():
+    """Sequence and deliver until the outbox is drained (bounded: a failing consumer waits
+    for its backoff and delivers nothing, which ends the loop)."""
+    for _pass in range(MAX_EVENT_PASSES):
+        outcome = events_process()
+        if not outcome["sequenced"] and not outcome["delivered"]:
+            return
+
+
 def _demo_mobile(seed):
     """A valid-looking, stable Indonesian mobile number for a demo contact."""
     number = zlib.crc32(seed.encode())
@@ -468,6 +479,11 @@ class Command(BaseCommand):
                  "contacts"), 0)
             for catalog in CATALOGS:
                 self._ensure_catalog(catalog, organizations, users, created)
+        # The CRM learns which buyers a supplier trades with from the hub's relationship
+        # events (it never reads the hub's tables); deliver them now so the CRM accounts below
+        # can be linked without a worker running. A rerun adds whatever a failure left out.
+        _deliver_events()
+        with transaction.atomic():
             for crm in CRM:
                 self._ensure_crm(crm, organizations, users, created)
 
