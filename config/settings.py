@@ -259,6 +259,17 @@ STORAGES = {
     },
 }
 MEDIA_ROOT = DATA_DIR / "media"
+# Uploaded documents and import files: outside the web root and never served by a URL of
+# their own; views stream them as attachments after checking the organization.
+JALIN_PRIVATE_MEDIA_ROOT = Path(
+    os.environ.get("JALIN_PRIVATE_MEDIA_ROOT", DATA_DIR / "private")
+)
+STORAGES["private"] = {
+    "BACKEND": "django.core.files.storage.FileSystemStorage",
+    "OPTIONS": {"location": str(JALIN_PRIVATE_MEDIA_ROOT), "base_url": None},
+}
+JALIN_DOCUMENT_MAX_BYTES = int(os.environ.get("JALIN_DOCUMENT_MAX_BYTES", 25 * 1024 * 1024))
+JALIN_IMPORT_MAX_BYTES = int(os.environ.get("JALIN_IMPORT_MAX_BYTES", 50 * 1024 * 1024))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 

@@ -12,6 +12,7 @@ from django.contrib.staticfiles import finders
 from jalin.accounts.models import ApiToken
 
 from .conftest import PASSWORD
+from .walks import merged
 
 ROUTES = {
     "/api/v1/auth/token": {"post"},
@@ -46,6 +47,7 @@ ROUTES = {
     "/api/v1/crm/custom-fields": {"get", "post"},
     "/api/v1/crm/custom-fields/{field_id}": {"get", "patch", "delete"},
 }
+ROUTES.update(merged("API_ROUTES"))
 
 
 def test_openapi_document_lists_every_route(client):

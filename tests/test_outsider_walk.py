@@ -9,7 +9,6 @@ treated there, then add it.
 
 import hashlib
 import json
-from dataclasses import dataclass, field
 
 import pytest
 from django.apps import apps
@@ -27,26 +26,15 @@ from jalin.tenancy.access import for_org
 from jalin.tenancy.models import Membership
 from jalin.tenancy.roles import Role
 
-# How an outsider must be treated on a route:
-#   REFUSE  - the route names a victim record: every method gets 403/404 (405 for a method the
-#             route does not take), and at least one method a real 403/404.
-#   OWN     - the route works on the outsider's own organization (lists, forms): any status
-#             below 500, and the victim's data must not appear in the response.
-#   PUBLIC  - open to anyone (sign-in, password reset, health, API schema): below 500, no
-#             victim data.
-#   ADMIN   - Django admin: a non-staff outsider is sent to the admin sign-in page.
-REFUSE, OWN, PUBLIC, ADMIN = "refuse", "own", "public", "admin"
-
-
-@dataclass
-class Route:
-    kind: str
-    kwargs: dict = field(default_factory=dict)  # converter name -> victim attribute
-    methods: tuple = ("GET", "POST")
-    body: dict | None = None  # JSON body for API writes (so validation cannot answer first)
-
-
-API_METHODS = ("GET", "POST", "PATCH", "DELETE")
+from .walks import (
+    API_METHODS,
+    OWN,
+    PUBLIC,
+    REFUSE,
+    Route,
+    merged,
+    victim_builders,
+)
 
 ROUTES = {
     "": Route(OWN),
@@ -194,6 +182,10 @@ ROUTES = {
     ),
 }
 
+_FEATURE_ROUTES = merged("ROUTES")
+assert not set(_FEATURE_ROUTES) & set(ROUTES), set(_FEATURE_ROUTES) & set(ROUTES)
+ROUTES.update(_FEATURE_ROUTES)
+
 ADMIN_PREFIX = "admin/"
 
 
@@ -269,8 +261,7 @@ def victim(db):
         entry = audit_record(actor=owner, organization=org, action="victim-secret-audit-action")
         emit_event(type="victim.secret", organization=org, payload={"marker": VICTIM_MARKERS[0]})
     hub = victim_hub_records(org, owner)
-    events_sequence()
-    return {
+    records = {
         **hub,
         "org": org,
         "owner": owner,
@@ -285,6 +276,10 @@ def victim(db):
         "crm_contact": crm_contact,
         "crm_field": crm_field,
     }
+    for build in victim_builders():
+        records.update(build(org=org, owner=owner, records=records))
+    events_sequence()
+    return records
 
 
 def fingerprint(org):

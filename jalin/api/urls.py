@@ -11,7 +11,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 
+from jalin.crm.activities.api import router as crm_activities_router
 from jalin.crm.api import router as crm_router
+from jalin.crm.documents.api import router as crm_documents_router
+from jalin.crm.imports.api import router as crm_imports_router
+from jalin.crm.search.api import router as crm_search_router
+from jalin.crm.threads.api import router as crm_threads_router
+from jalin.crm.timeline.api import router as crm_timeline_router
 
 from .auth import BearerTokenAuth, SessionMembershipAuth
 from .docs import LocalSwagger
@@ -99,3 +105,9 @@ api.add_router("", members.router)
 api.add_router("", activity.router)
 api.add_router("", hub.router)
 api.add_router("", crm_router)
+api.add_router("", crm_activities_router)
+api.add_router("", crm_documents_router)
+api.add_router("", crm_imports_router)
+api.add_router("", crm_search_router)
+api.add_router("", crm_threads_router)
+api.add_router("", crm_timeline_router)

@@ -59,3 +59,41 @@ class AuditLog(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("The audit log is append-only.")
+
+
+class Notification(models.Model):
+    """Something a person should see: a reminder that is due, a mention in a thread.
+    Shown in the app (the bell) and, when `emailed_at` is set, also sent by email.
+    `key` makes creation idempotent: the same reminder or mention never notifies twice."""
+
+    organization = models.ForeignKey(
+        "tenancy.Organization", on_delete=models.CASCADE, related_name="+"
+    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="notifications")
+    kind = models.CharField(max_length=30)  # "reminder", "mention", ...
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    url = models.CharField(max_length=300, blank=True)
+    key = models.CharField(max_length=150)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    tenant_owner = "organization"
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["user", "organization", "-created_at"],
+                         name="core_notification_inbox"),
+            models.Index(fields=["user", "organization"], name="core_notification_unread",
+                         condition=models.Q(read_at__isnull=True)),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "user", "key"],
+                                    name="core_notification_once")
+        ]
+
+    def __str__(self):
+        return self.title

@@ -29,6 +29,7 @@ from .models import (
     HubBuyerLink,
     Tag,
 )
+from .search import index as search_index
 
 __all__ = ["CrmError", "StaleVersion"]
 
@@ -248,6 +249,7 @@ def account_create(*, organization, actor, tags=None, custom=None, **fields):
         tag_rows = _tags(organization, tags)
         account.save()
         account.tags.set(tag_rows)
+        search_index.index_account(account)
         after = _state(account, ACCOUNT_FIELDS, tags=tag_rows)
         audit_record(actor=actor, organization=organization, action="crm.account.created",
                      obj=account, after=_jsonable(after))
@@ -281,6 +283,7 @@ def account_update(*, account, actor, version, tags=None, custom=None, **changes
         locked.save()
         if tags is not None:
             locked.tags.set(new_tags)
+        search_index.index_account(locked)
         audit_record(actor=actor, organization=organization, action="crm.account.updated",
                      obj=locked, before=_jsonable({k: before[k] for k in changed}),
                      after=_jsonable({k: after[k] for k in changed}))
@@ -299,6 +302,8 @@ def account_archive(*, account, actor, version=None):
         locked.updated_at = locked.archived_at
         locked.version += 1
         locked.save(update_fields=["archived_at", "updated_at", "version"])
+        search_index.unindex(organization_id=locked.organization_id,
+                             kind=search_index.ACCOUNT, object_id=locked.pk)
         audit_record(actor=actor, organization=locked.organization,
                      action="crm.account.archived", obj=locked,
                      before={"archived": False}, after={"archived": True})
@@ -350,6 +355,7 @@ def contact_create(*, organization, actor, custom=None, **fields):
     contact.custom = clean_custom_values(definitions=definitions, values=custom)
     with transaction.atomic():
         contact.save()
+        search_index.index_contact(contact)
         after = _state(contact, CONTACT_FIELDS)
         audit_record(actor=actor, organization=organization, action="crm.contact.created",
                      obj=contact, after=_jsonable(after))
@@ -378,6 +384,7 @@ def contact_update(*, contact, actor, version, custom=None, **changes):
         locked.version += 1
         locked.updated_at = timezone.now()
         locked.save()
+        search_index.index_contact(locked)
         audit_record(actor=actor, organization=organization, action="crm.contact.updated",
                      obj=locked, before=_jsonable({k: before[k] for k in changed}),
                      after=_jsonable({k: after[k] for k in changed}))
@@ -396,6 +403,8 @@ def contact_delete(*, contact, actor, version=None):
         locked.updated_at = locked.archived_at
         locked.version += 1
         locked.save(update_fields=["archived_at", "updated_at", "version"])
+        search_index.unindex(organization_id=locked.organization_id,
+                             kind=search_index.CONTACT, object_id=locked.pk)
         audit_record(actor=actor, organization=locked.organization,
                      action="crm.contact.archived", obj=locked,
                      before={"archived": False}, after={"archived": True})

@@ -1,6 +1,12 @@
 from django.urls import path
 
 from . import views
+from .activities import urls as activities_urls
+from .documents import urls as documents_urls
+from .imports import urls as imports_urls
+from .search import urls as search_urls
+from .threads import urls as threads_urls
+from .timeline import urls as timeline_urls
 
 app_name = "crm"
 urlpatterns = [
@@ -19,4 +25,12 @@ urlpatterns = [
     path("contacts/<int:pk>/delete/", views.contact_delete, name="contact_delete"),
     path("fields/", views.custom_fields, name="custom_fields"),
     path("fields/<int:pk>/edit/", views.custom_field_edit, name="custom_field_edit"),
+]
+urlpatterns += [
+    *activities_urls.urlpatterns,
+    *documents_urls.urlpatterns,
+    *imports_urls.urlpatterns,
+    *search_urls.urlpatterns,
+    *threads_urls.urlpatterns,
+    *timeline_urls.urlpatterns,
 ]

@@ -1,0 +1,5 @@
+"""/api/v1/crm/ endpoints for documents."""
+
+from ninja import Router
+
+router = Router(tags=["crm"])

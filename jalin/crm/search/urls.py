@@ -1,0 +1,3 @@
+"""Pages of the CRM's search; merged into the `crm` URL namespace by jalin/crm/urls.py."""
+
+urlpatterns = []

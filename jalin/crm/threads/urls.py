@@ -1,0 +1,3 @@
+"""Pages of the CRM's threads; merged into the `crm` URL namespace by jalin/crm/urls.py."""
+
+urlpatterns = []
