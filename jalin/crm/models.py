@@ -88,6 +88,9 @@ class Account(models.Model):
     )
     custom = models.JSONField(default=dict, blank=True)
     archived_at = models.DateTimeField(null=True, blank=True)
+    # Set when this account was merged into another; it is archived at the same time.
+    merged_into = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True,
+                                    related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     version = models.PositiveIntegerField(default=1)
@@ -149,6 +152,9 @@ class Contact(models.Model):
     )
     custom = models.JSONField(default=dict, blank=True)
     archived_at = models.DateTimeField(null=True, blank=True)
+    # Set when this contact was merged into another; it is archived at the same time.
+    merged_into = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True,
+                                    related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     version = models.PositiveIntegerField(default=1)
