@@ -254,7 +254,9 @@ def account_create(*, organization, actor, tags=None, custom=None, **fields):
         audit_record(actor=actor, organization=organization, action="crm.account.created",
                      obj=account, after=_jsonable(after))
         emit_event(type="crm.account.created", organization=organization, aggregate=account,
-                   actor=actor, payload={"name": account.name, "changed": sorted(after)})
+                   actor=actor, payload={"name": account.name, "changed": sorted(after),
+                            "account_id": account.pk, "contact_id": None,
+                            "title": account.name[:120]})
     return account
 
 
@@ -288,7 +290,8 @@ def account_update(*, account, actor, version, tags=None, custom=None, **changes
                      obj=locked, before=_jsonable({k: before[k] for k in changed}),
                      after=_jsonable({k: after[k] for k in changed}))
         emit_event(type="crm.account.updated", organization=organization, aggregate=locked,
-                   actor=actor, payload={"changed": changed})
+                   actor=actor, payload={"changed": changed, "account_id": locked.pk,
+                                         "contact_id": None, "title": locked.name[:120]})
     return locked
 
 
@@ -308,7 +311,9 @@ def account_archive(*, account, actor, version=None):
                      action="crm.account.archived", obj=locked,
                      before={"archived": False}, after={"archived": True})
         emit_event(type="crm.account.archived", organization=locked.organization,
-                   aggregate=locked, actor=actor, payload={"changed": ["archived_at"]})
+                   aggregate=locked, actor=actor,
+                   payload={"changed": ["archived_at"], "account_id": locked.pk,
+                            "contact_id": None, "title": locked.name[:120]})
     return locked
 
 
@@ -360,7 +365,9 @@ def contact_create(*, organization, actor, custom=None, **fields):
         audit_record(actor=actor, organization=organization, action="crm.contact.created",
                      obj=contact, after=_jsonable(after))
         emit_event(type="crm.contact.created", organization=organization, aggregate=contact,
-                   actor=actor, payload={"name": contact.full_name, "changed": sorted(after)})
+                   actor=actor, payload={"name": contact.full_name, "changed": sorted(after),
+                            "account_id": contact.account_id, "contact_id": contact.pk,
+                            "title": contact.full_name[:120]})
     return contact
 
 
@@ -389,7 +396,9 @@ def contact_update(*, contact, actor, version, custom=None, **changes):
                      obj=locked, before=_jsonable({k: before[k] for k in changed}),
                      after=_jsonable({k: after[k] for k in changed}))
         emit_event(type="crm.contact.updated", organization=organization, aggregate=locked,
-                   actor=actor, payload={"changed": changed})
+                   actor=actor, payload={"changed": changed, "account_id": locked.account_id,
+                                         "contact_id": locked.pk,
+                                         "title": locked.full_name[:120]})
     return locked
 
 
@@ -409,7 +418,9 @@ def contact_delete(*, contact, actor, version=None):
                      action="crm.contact.archived", obj=locked,
                      before={"archived": False}, after={"archived": True})
         emit_event(type="crm.contact.archived", organization=locked.organization,
-                   aggregate=locked, actor=actor, payload={"changed": ["archived_at"]})
+                   aggregate=locked, actor=actor,
+                   payload={"changed": ["archived_at"], "account_id": locked.account_id,
+                            "contact_id": locked.pk, "title": locked.full_name[:120]})
     return locked
 
 
