@@ -13,3 +13,9 @@ class CrmConfig(AppConfig):
 
         register_consumer(HUB_BUYER_LINKS, record_hub_buyer_link,
                           event_types=RELATIONSHIP_EVENT_TYPES)
+
+        from jalin.core.housekeeping import register_housekeeping
+
+        from .activities.services import send_due_reminders
+
+        register_housekeeping("crm.activity_reminders", send_due_reminders, every_seconds=60)
