@@ -19,3 +19,8 @@ class CrmConfig(AppConfig):
         from .activities.services import send_due_reminders
 
         register_housekeeping("crm.activity_reminders", send_due_reminders, every_seconds=60)
+
+        from .timeline.consumer import TIMELINE_CONSUMER, record_timeline
+
+        # Every event type: the handler picks crm.*, hub.* and service.* ones by prefix.
+        register_consumer(TIMELINE_CONSUMER, record_timeline, event_types=None)

@@ -1,0 +1,141 @@
+"""The `crm.timeline` event consumer: domain events become lines on account/contact timelines.
+
+It reads only the event (type, payload, organization, actor, time) plus the CRM's own tables
+to check that the account/contact still exists; it never imports the hub or any other module.
+
+- `crm.*` events carrying `account_id` / `contact_id` (the CRM event contract) land on that
+  account and/or contact. A contact's line also carries its account (from the payload, or the
+  contact's current account when the payload has none), so an account's timeline is one
+  indexed range scan: its own lines and its contacts' lines.
+- Hub and service events (`hub.relationship.*`, `hub.order.*`, `hub.invoice.*`,
+  `hub.payment.*`, `service.case.*`) name the buyer (`buyer_id`); the event's organization is
+  the supplier. They land on the supplier's account linked to that buyer on the hub (the
+  oldest one when several are linked).
+- Idempotent: one line per (organization, event id), written with
+  `bulk_create(ignore_conflicts=True)`, so a redelivered or replayed event changes nothing.
+- A record deleted meanwhile is skipped; an event about nothing the CRM knows is ignored.
+"""
+
+from jalin.crm.models import Account, Contact, TimelineEntry
+
+TIMELINE_CONSUMER = "crm.timeline"
+
+RECORD, ACTIVITY, DOCUMENT, THREAD, HUB, SERVICE, IMPORT = (
+    "record", "activity", "document", "thread", "hub", "service", "import")
+CATEGORIES = (RECORD, ACTIVITY, DOCUMENT, THREAD, HUB, SERVICE, IMPORT)
+
+# Event type prefix -> category. The first match wins.
+CATEGORY_BY_PREFIX = (
+    ("crm.account.", RECORD),
+    ("crm.contact.", RECORD),
+    ("crm.activity.", ACTIVITY),
+    ("crm.document.", DOCUMENT),
+    ("crm.comment.", THREAD),
+    ("crm.import.", IMPORT),
+    ("hub.relationship.", HUB),
+    ("hub.order.", HUB),
+    ("hub.invoice.", HUB),
+    ("hub.payment.", HUB),
+    ("service.case.", SERVICE),
+)
+BUYER_PREFIXES = ("hub.", "service.")
+MAX_DATA_STRING = 300
+
+
+def category_for(event_type):
+    for prefix, category in CATEGORY_BY_PREFIX:
+        if event_type.startswith(prefix):
+            return category
+    return None
+
+
+def _int(value):
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) and 0 < value < 2**63:
+        return value
+    if isinstance(value, str) and value.isdigit() and len(value) < 19:
+        return int(value)
+    return None
+
+
+def _summary(payload, event_type):
+    for key in ("title", "name", "subject", "summary", "number"):
+        value = payload.get(key)
+        if value not in (None, ""):
+            return str(value)[:MAX_DATA_STRING]
+    return event_type[:MAX_DATA_STRING]
+
+
+def _data(event):
+    data = {}
+    for key, value in (event.payload or {}).items():
+        if isinstance(value, str):
+            value = value[:MAX_DATA_STRING]
+        elif isinstance(value, list):
+            value = value[:30]
+        elif isinstance(value, dict):
+            continue  # nested objects are not shown on the timeline
+        data[key] = value
+    if event.aggregate_type:
+        data["aggregate_type"] = event.aggregate_type
+        data["aggregate_id"] = event.aggregate_id
+    return data
+
+
+def _targets(event, category):
+    """(account_id, contact_id) the event belongs to, both checked to exist in the org."""
+    organization_id = event.organization_id
+    payload = event.payload or {}
+    if event.type.startswith(BUYER_PREFIXES):
+        buyer_id = _int(payload.get("buyer_id"))
+        if buyer_id is None:
+            return None, None
+        account_id = (
+            Account.objects.filter(organization_id=organization_id, hub_organization_id=buyer_id,
+                                   archived_at__isnull=True)
+            .order_by("id").values_list("pk", flat=True).first()
+        )
+        return account_id, None
+    account_id = _int(payload.get("account_id"))
+    contact_id = _int(payload.get("contact_id"))
+    if event.type.startswith("crm.account."):
+        contact_id = None
+        account_id = account_id or _int(event.aggregate_id)
+    elif event.type.startswith("crm.contact."):
+        contact_id = contact_id or _int(event.aggregate_id)
+    if contact_id is not None:
+        row = (Contact.objects.filter(organization_id=organization_id, pk=contact_id)
+               .values_list("pk", "account_id").first())
+        if row is None:
+            contact_id = None  # deleted meanwhile
+        elif account_id is None:
+            account_id = row[1]
+    if account_id is not None and not Account.objects.filter(
+            organization_id=organization_id, pk=account_id).exists():
+        account_id = None
+    return account_id, contact_id
+
+
+def record_timeline(event):
+    """Handler of the `crm.timeline` consumer (one event, inside the delivery transaction)."""
+    if event.organization_id is None:
+        return
+    category = category_for(event.type)
+    if category is None:
+        return
+    account_id, contact_id = _targets(event, category)
+    if account_id is None and contact_id is None:
+        return
+    TimelineEntry.objects.bulk_create([TimelineEntry(
+        organization_id=event.organization_id,
+        account_id=account_id,
+        contact_id=contact_id,
+        event_id=event.pk,
+        event_type=event.type[:100],
+        category=category,
+        summary=_summary(event.payload or {}, event.type),
+        actor_id=event.actor_id,
+        data=_data(event),
+        occurred_at=event.occurred_at,
+    )], ignore_conflicts=True)

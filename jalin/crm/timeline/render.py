@@ -1,0 +1,117 @@
+"""How a timeline line reads: a translated sentence built at display time from the entry's
+event type and data, so a change of language (or wording) applies to old lines too.
+
+Unknown event types get a generic line ("<event type>: <summary>"), so a module can emit new
+events before anyone writes a sentence for them.
+"""
+
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from .consumer import ACTIVITY, DOCUMENT, HUB, IMPORT, RECORD, SERVICE, THREAD
+
+SENTENCES = {
+    "crm.account.created": _("Account %(title)s was created"),
+    "crm.account.updated": _("Account details changed: %(changed)s"),
+    "crm.account.archived": _("Account %(title)s was archived"),
+    "crm.account.merged": _("Account %(title)s was merged into this one"),
+    "crm.contact.created": _("Contact %(title)s was added"),
+    "crm.contact.updated": _("Contact %(title)s changed: %(changed)s"),
+    "crm.contact.archived": _("Contact %(title)s was removed"),
+    "crm.contact.merged": _("Contact %(title)s was merged into this one"),
+    "crm.activity.created": _("%(kind)s planned or logged: %(title)s"),
+    "crm.activity.updated": _("%(kind)s changed: %(title)s"),
+    "crm.activity.completed": _("%(kind)s done: %(title)s"),
+    "crm.activity.cancelled": _("%(kind)s cancelled: %(title)s"),
+    "crm.activity.deleted": _("%(kind)s deleted: %(title)s"),
+    "crm.document.uploaded": _("Document uploaded: %(title)s"),
+    "crm.document.version_added": _("New version of document %(title)s"),
+    "crm.document.deleted": _("Document deleted: %(title)s"),
+    "crm.comment.posted": _("Comment: %(title)s"),
+    "crm.comment.edited": _("Comment edited: %(title)s"),
+    "crm.comment.deleted": _("A comment was deleted"),
+    "crm.import.finished": _("Import finished: %(title)s"),
+    "hub.relationship.created": _("Started trading on the hub (status: %(status)s)"),
+    "hub.relationship.updated": _("Hub trading relationship changed (status: %(status)s)"),
+    "hub.order.placed": _("Order %(title)s placed on the hub"),
+    "hub.order.cancelled": _("Order %(title)s cancelled"),
+    "hub.order.shipped": _("Order %(title)s shipped"),
+    "hub.invoice.issued": _("Invoice %(title)s issued"),
+    "hub.invoice.paid": _("Invoice %(title)s paid"),
+    "hub.payment.received": _("Payment %(title)s received"),
+    "service.case.opened": _("Service case opened: %(title)s"),
+    "service.case.resolved": _("Service case resolved: %(title)s"),
+    "service.case.closed": _("Service case closed: %(title)s"),
+}
+GENERIC = _("%(event_type)s: %(title)s")
+
+CATEGORY_LABELS = {
+    RECORD: pgettext_lazy("timeline category", "Records"),
+    ACTIVITY: pgettext_lazy("timeline category", "Activities"),
+    DOCUMENT: pgettext_lazy("timeline category", "Documents"),
+    THREAD: pgettext_lazy("timeline category", "Comments"),
+    HUB: pgettext_lazy("timeline category", "Hub"),
+    SERVICE: pgettext_lazy("timeline category", "Service"),
+    IMPORT: pgettext_lazy("timeline category", "Imports"),
+}
+# A character per category, shown as the line's icon (plain text: no icon font needed).
+ICONS = {RECORD: "✎", ACTIVITY: "☎", DOCUMENT: "📄", THREAD: "💬", HUB: "⇄", SERVICE: "🛠",
+         IMPORT: "⇪"}
+ACTIVITY_KINDS = {
+    "call": _("Call"), "meeting": _("Meeting"), "task": _("Task"), "note": _("Note"),
+}
+# Aggregate type -> (url name, the data key holding its id) for "open the record" links.
+RECORD_LINKS = {
+    "crm.activity": "crm:activity_detail",
+    "crm.document": "crm:document_detail",
+}
+
+
+def _changed_text(value):
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value[:8]) + ("…" if len(value) > 8 else "")
+    return str(value or "")
+
+
+def sentence(entry):
+    """The translated line for a TimelineEntry (or anything with event_type/data/summary)."""
+    data = entry.data or {}
+    values = {
+        "title": entry.summary,
+        "changed": _changed_text(data.get("changed")),
+        "status": str(data.get("status") or ""),
+        "kind": ACTIVITY_KINDS.get(data.get("kind"), _("Activity")),
+        "event_type": entry.event_type,
+    }
+    template = SENTENCES.get(entry.event_type, GENERIC)
+    return str(template) % values
+
+
+def category_label(category):
+    return str(CATEGORY_LABELS.get(category, category))
+
+
+def icon(category):
+    return ICONS.get(category, "•")
+
+
+def record_url(entry, existing):
+    """Link to the activity/document the line is about, when it still exists.
+
+    `existing` is {aggregate type: set of ids still present}, fetched once per page."""
+    data = entry.data or {}
+    aggregate_type = data.get("aggregate_type")
+    url_name = RECORD_LINKS.get(aggregate_type)
+    if url_name is None:
+        return ""
+    try:
+        pk = int(data.get("aggregate_id"))
+    except (TypeError, ValueError):
+        return ""
+    if pk not in existing.get(aggregate_type, ()):
+        return ""
+    try:
+        return reverse(url_name, kwargs={"pk": pk})
+    except NoReverseMatch:
+        return ""
