@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 
+from jalin.core.notifications_api import router as notifications_router
 from jalin.crm.activities.api import router as crm_activities_router
 from jalin.crm.api import router as crm_router
 from jalin.crm.documents.api import router as crm_documents_router
@@ -111,3 +112,4 @@ api.add_router("", crm_imports_router)
 api.add_router("", crm_search_router)
 api.add_router("", crm_threads_router)
 api.add_router("", crm_timeline_router)
+api.add_router("", notifications_router)
