@@ -163,6 +163,7 @@ class TableWriter:
         self.defaults = {f.attname: (f.get_default() if f.has_default() or f.null else None)
                          for f in self.fields}
         self.rows = []
+        self.followers = []  # writers of rows that point at ours: flushed right after us
         self.written = 0
         self.started = time.monotonic()
         self.postgres = connection.vendor == "postgresql"
@@ -196,6 +197,8 @@ class TableWriter:
             self._bulk_create()
         self.written += len(self.rows)
         self.rows = []
+        for follower in self.followers:
+            follower.flush()
         elapsed = time.monotonic() - self.started
         self.out.write(f"  {self.label}: {self.written:,} rows, "
                        f"{self.written / max(elapsed, 1e-6):,.0f} rows/s\n")
@@ -337,8 +340,9 @@ class Command(BaseCommand):
         writer = TableWriter(Account, batch=self.batch, out=self.out)
         search = TableWriter(SearchDocument, batch=self.batch, out=self.out,
                              label="search documents (accounts)")
-        timeline = TableWriter(TimelineEntry, batch=self.batch, out=self.out,
+        timeline = TableWriter(TimelineEntry, batch=sys.maxsize, out=self.out,
                                label="timeline lines")
+        writer.followers.append(timeline)  # lines point at accounts: write them after
         first = writer.reserve_ids(count) if count else 0
         first_line = timeline.reserve_ids(count * timeline_per_account) if count else 0
         line_ids = itertools.count(first_line)
@@ -393,7 +397,7 @@ class Command(BaseCommand):
             account_ids.append(pk)
             names.append(name)
             domains.append(domain)
-        for table in (writer, search, timeline):
+        for table in (writer, search):
             table.flush()
         return account_ids, names, domains
 
