@@ -16,7 +16,7 @@ def contact_uid(contact):
 def contact_card(contact, *, version="3.0", account_name=None):
     """One contact as a serialized vCard (CRLF lines, folded by vobject)."""
     card = vobject.vCard()
-    card.version.value = version
+    card.add("version").value = version
     card.add("n").value = vobject.vcard.Name(family=contact.last_name,
                                               given=contact.first_name)
     card.add("fn").value = contact.full_name or contact.last_name
