@@ -85,15 +85,24 @@
     var box = boxFor(textarea, true);
     textarea.dataset.mentionQuery = query;
     var url = panel.getAttribute("data-suggest-url") + "?q=" + encodeURIComponent(query);
-    window.htmx.ajax("GET", url, { source: box, target: box, swap: "innerHTML" })
-      .then(function () {
-        if (textarea.dataset.mentionQuery !== query) { return; }
-        var any = box.children.length > 0;
-        box.hidden = !any;
-        textarea.setAttribute("aria-expanded", any ? "true" : "false");
-        if (options(box).length) { select(textarea, box, 0); }
-      });
+    window.htmx.ajax("GET", url, { source: box, target: box, swap: "innerHTML" });
   }
+
+  // The list arrived (htmx swapped it in): show it, first colleague highlighted, unless the
+  // person has moved on from the @name meanwhile.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var box = event.target;
+    if (!box.classList || !box.classList.contains("mention-suggestions")) { return; }
+    var textarea = document.querySelector("[aria-controls='" + box.id + "']");
+    if (!textarea || !textarea.dataset.mentionQuery && tokenBeforeCaret(textarea) === null) {
+      box.hidden = true;
+      return;
+    }
+    var any = box.children.length > 0;
+    box.hidden = !any;
+    textarea.setAttribute("aria-expanded", any ? "true" : "false");
+    if (options(box).length) { select(textarea, box, 0); }
+  });
 
   document.addEventListener("input", function (event) {
     var textarea = event.target;
