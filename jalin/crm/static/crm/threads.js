@@ -35,7 +35,7 @@
     if (box) { box.hidden = true; box.innerHTML = ""; }
     textarea.setAttribute("aria-expanded", "false");
     textarea.removeAttribute("aria-activedescendant");
-    textarea.dataset.mentionQuery = "";
+    delete textarea.dataset.mentionQuery;
   }
 
   function options(box) {
@@ -94,7 +94,7 @@
     var box = event.target;
     if (!box.classList || !box.classList.contains("mention-suggestions")) { return; }
     var textarea = document.querySelector("[aria-controls='" + box.id + "']");
-    if (!textarea || !textarea.dataset.mentionQuery && tokenBeforeCaret(textarea) === null) {
+    if (!textarea || textarea.dataset.mentionQuery === undefined) {
       box.hidden = true;
       return;
     }
