@@ -105,13 +105,14 @@ api.add_router("", me.router)
 api.add_router("", members.router)
 api.add_router("", activity.router)
 api.add_router("", hub.router)
-# Imports first: its /crm/contacts/merge and /crm/accounts/merge must win over the
-# /crm/contacts/{contact_id} and /crm/accounts/{account_id} patterns of the CRM router.
+# Imports and search first: their /crm/contacts/merge, /crm/accounts/merge and
+# /crm/{accounts,contacts}/bulk must win over the /crm/contacts/{contact_id} and
+# /crm/accounts/{account_id} patterns of the CRM router.
 api.add_router("", crm_imports_router)
+api.add_router("", crm_search_router)
 api.add_router("", crm_router)
 api.add_router("", crm_activities_router)
 api.add_router("", crm_documents_router)
-api.add_router("", crm_search_router)
 api.add_router("", crm_threads_router)
 api.add_router("", crm_timeline_router)
 api.add_router("", notifications_router)

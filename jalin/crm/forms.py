@@ -15,6 +15,7 @@ from .models import (
     CustomFieldType,
     RelationshipRole,
 )
+from .search.widgets import AccountPickerWidget
 from .services import ACCOUNT_FIELDS, CONTACT_FIELDS, linkable_buyers
 
 CUSTOM_PREFIX = "custom__"
@@ -52,19 +53,6 @@ def _members_of(organization):
 class OwnerChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj):
         return obj.get_full_name() or obj.get_username()
-
-
-MAX_SELECT_OPTIONS = 300
-
-
-def _bound_choices(field, queryset, current_id):
-    """Offer at most MAX_SELECT_OPTIONS accounts (by name) plus the current one; the field's
-    queryset still accepts any account of the organization, and the service re-checks."""
-    rows = list(queryset.order_by("name", "id").values_list("pk", "name")[:MAX_SELECT_OPTIONS])
-    current_id = getattr(current_id, "pk", current_id)
-    if current_id and all(pk != current_id for pk, _name in rows):
-        rows += list(queryset.filter(pk=current_id).values_list("pk", "name"))
-    field.widget.choices = [("", "---------")] + rows
 
 
 def _custom_form_field(definition):
@@ -143,7 +131,8 @@ class AccountForm(CustomFieldsMixin, forms.ModelForm):
         if self.instance.pk:
             parents = parents.exclude(pk=self.instance.pk)
         self.fields["parent"].queryset = parents
-        _bound_choices(self.fields["parent"], parents, self.instance.parent_id)
+        self.fields["parent"].widget = AccountPickerWidget(queryset=parents,
+                                                           exclude=self.instance.pk)
         self.fields["hub_organization"].queryset = linkable_buyers(organization).order_by(
             "name")
         if self.instance.pk and not self.is_bound:
@@ -188,8 +177,7 @@ class ContactForm(CustomFieldsMixin, forms.ModelForm):
         self.fields["owner"].queryset = _members_of(organization)
         accounts = Account.objects.filter(organization=organization, archived_at__isnull=True)
         self.fields["account"].queryset = accounts
-        _bound_choices(self.fields["account"], accounts,
-                       self.instance.account_id or self.initial.get("account"))
+        self.fields["account"].widget = AccountPickerWidget(queryset=accounts)
         if self.instance.pk and not self.is_bound:
             self.initial["extra_emails_text"] = ", ".join(self.instance.extra_emails)
             self.initial["extra_phones_text"] = ", ".join(self.instance.extra_phones)

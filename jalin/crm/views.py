@@ -30,6 +30,7 @@ from .forms import (
     add_service_error,
 )
 from .models import Account, Contact, CustomFieldDefinition, CustomFieldTarget
+from .search.views import list_tools
 
 PER_PAGE = 50
 CUSTOM_FILTER_PREFIX = "cf_"
@@ -105,6 +106,7 @@ def account_list(request):
         "custom_filters": _custom_filter_fields(request, CustomFieldTarget.ACCOUNT),
         "owner_choices": _owner_choices(request),
         "is_filtered": _is_filtered(request, ("q", "status", "tier", "owner", "tag")),
+        **list_tools(request, "account"),
     })
 
 
@@ -193,6 +195,7 @@ def contact_list(request):
         "custom_filters": _custom_filter_fields(request, CustomFieldTarget.CONTACT),
         "owner_choices": _owner_choices(request),
         "is_filtered": _is_filtered(request, ("q", "owner", "role", "account")),
+        **list_tools(request, "contact"),
     })
 
 
