@@ -220,7 +220,7 @@ def test_panel_on_contact_and_activity_pages(owner_client, org, owner, contact):
 
 
 def test_bodies_are_escaped_and_links_are_safe(owner_client, org, owner, account):
-    post(org, owner, account,
+    comment = post(org, owner, account,
          '<script>alert(1)</script> <img src=x onerror=alert(2)>\n'
          'see https://example.com/x?a=1&b=2 "quoted"\n\nnext paragraph')
     html = owner_client.get(f"/crm/accounts/{account.pk}/").content.decode()
@@ -229,6 +229,12 @@ def test_bodies_are_escaped_and_links_are_safe(owner_client, org, owner, account
     assert ('<a href="https://example.com/x?a=1&amp;b=2" rel="noopener nofollow">'
             in html)
     assert "<br>" in html and "<p>next paragraph</p>" in html
+    services.comment_edit(comment=comment, actor=owner, body="<script>alert(3)</script>",
+                          version=1)
+    history = owner_client.get(f"/crm/comments/{comment.pk}/history/").content.decode()
+    assert "<script>alert(1)</script>" not in history and "<script>alert(3)" not in history
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in history
+    assert "&lt;script&gt;alert(3)&lt;/script&gt;" in history
 
 
 def test_edit_delete_and_history_pages(owner_client, member_client, org, owner, member,
@@ -335,3 +341,38 @@ def test_panel_query_count_does_not_grow(owner_client, org, owner, member, accou
     fill(27)
     large = _panel_queries(owner_client, url)
     assert large == small, (small, large)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_edits_of_one_version_keep_one_revision(org, owner, member):
+    import threading
+
+    from django.db import connections
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: row locks decide the race")
+    account = crm_services.account_create(organization=org, actor=owner, name="Race")
+    comment = post(org, owner, account, "Original")
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def edit(text):
+        try:
+            barrier.wait()
+            services.comment_edit(comment=comment, actor=owner, body=text, version=1)
+            outcomes.append("saved")
+        except crm_services.StaleVersion:
+            outcomes.append("stale")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=edit, args=(f"Writer {i} @member",)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["saved", "stale"]
+    assert Comment.objects.get(pk=comment.pk).version == 2
+    assert list(CommentRevision.objects.values_list("body", flat=True)) == ["Original"]
+    assert mentions(member).count() == 1
