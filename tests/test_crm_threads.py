@@ -201,6 +201,7 @@ def test_panel_posts_with_and_without_htmx(owner_client, org, owner, member, acc
     html = response.content.decode()
     assert response.status_code == 200 and 'id="threads-panel"' in html
     assert "A reply" in html and '<span class="mention">@member</span>' in html
+    assert "crm/threads.js" not in html  # the page has it already
     bad = owner_client.post("/crm/comments/new/", {"account": account.pk, "body": " "},
                             headers={"HX-Request": "true"})
     assert bad.status_code == 400 and "Write a message." in bad.content.decode()

@@ -67,8 +67,10 @@ def _record_from_post(request):
 def _answer(request, record, *, status=200, error="", body="", anchor=""):
     """htmx: the re-rendered panel; otherwise back to the record's page."""
     if request.headers.get("HX-Request"):
+        # The page already has the panel's stylesheet and script: swap the section only.
         return render(request, "crm/threads/_panel.html",
-                      panel_context(request, record, error=error, body=body), status=status)
+                      {**panel_context(request, record, error=error, body=body),
+                       "fragment": True}, status=status)
     if error:
         messages.error(request, error)
     return redirect(services.record_url(record) + (f"#{anchor}" if anchor else
