@@ -2,6 +2,8 @@
 typos, phones, emails, hostile input, organization scoping, limits, the index kept in step,
 the header typeahead, the results page, the account lookup and the search API."""
 
+import io
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -282,3 +284,15 @@ def test_search_api_needs_crm_view(org, owner):
     membership = Membership.objects.create(user=user, organization=org, role=Role.BUYER)
     api = ApiClient(token=bearer_token_for(membership))
     assert api.get("/crm/search?q=budi").status_code == 403
+
+
+def test_reindex_command_rebuilds_rows(org, owner, crm):
+    from django.core.management import call_command
+
+    SearchDocument.objects.filter(organization=org).delete()
+    SearchDocument.objects.create(organization=org, kind="account", object_id=10**9,
+                                  title="Ghost Budi")
+    call_command("crm_reindex", "--org", org.slug, stdout=io.StringIO())
+    assert titles(search(organization=org, query="sukarno")) == ["Ahmad Sukarnó"]
+    assert "Ghost Budi" not in titles(search(organization=org, query="budi"))
+    assert SearchDocument.objects.filter(organization=org).count() == 4

@@ -107,7 +107,19 @@ def install(connection, *, rebuild=True):
                 cursor.execute(SQLITE_REBUILD)
         elif connection.vendor == "postgresql":
             for statement in PG_EXTENSIONS + PG_CREATE:
+                name = _index_name(statement)
+                if name:
+                    cursor.execute("SELECT to_regclass(%s)", [name])
+                    if cursor.fetchone()[0] is not None:
+                        continue  # (CREATE INDEX IF NOT EXISTS still refuses mid-transaction)
                 cursor.execute(statement)
+
+
+def _index_name(statement):
+    words = statement.split()
+    if words[:5] == ["CREATE", "INDEX", "IF", "NOT", "EXISTS"]:
+        return words[5]
+    return None
 
 
 def uninstall(connection):
