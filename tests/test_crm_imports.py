@@ -293,3 +293,16 @@ def test_import_list_query_count_is_flat(org, owner, owner_client):
     for _ in range(20):
         upload(owner_client, GOOD)
     assert count() == few
+
+
+def test_big_files_are_built_again_for_the_write(org, owner, owner_client, monkeypatch):
+    """Files above IN_MEMORY_ROWS are read a second time inside the write transaction."""
+    monkeypatch.setattr(services, "IN_MEMORY_ROWS", 0)
+    crm_services.contact_create(organization=org, actor=owner, last_name="Old",
+                                email="ani@example.test")
+    content = GOOD.replace("citra@example.test", "citra@")
+    job = run(owner_client, check(owner_client, job_of(upload(owner_client, content))),
+              valid_only=True)
+    assert job.status == "done" and (job.created_count, job.updated_count) == (1, 1)
+    assert job.error_count == 1 and job.errors[0]["row"] == 4
+    assert Contact.objects.get(email="ani@example.test").last_name == "Wijaya"

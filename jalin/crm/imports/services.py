@@ -54,6 +54,7 @@ TARGETS = ("contact", "account")
 FORMATS = ("csv", "vcard")
 PROGRESS_EVERY = 500
 BATCH_SIZE = 1000
+IN_MEMORY_ROWS = 100_000
 MAX_STORED_ERRORS = 10_000
 ACTIVE = (ImportStatus.QUEUED, ImportStatus.RUNNING)
 _TRUE = {"true", "1", "yes", "y", "ya", "on", "x"}
@@ -575,16 +576,20 @@ def _process(job):
     importer = Importer(job)
     errors, error_count, processed = [], 0, 0
     counts = {"create": 0, "update": 0, "skip": 0}
+    # Small enough files keep the checked records for the write instead of building them again.
+    prepared = [] if mode == "import" and job.total_rows <= IN_MEMORY_ROWS else None
     for chunk in _chunks(importer.rows(), PROGRESS_EVERY):
         found = importer.existing_for(chunk)
         for number, values in chunk:
-            action, _record, row_errors = importer.build(number, values, found)
+            action, record, row_errors = importer.build(number, values, found)
             if row_errors:
                 error_count += 1
                 if len(errors) < MAX_STORED_ERRORS:
                     errors.extend(importer.error_rows(number, row_errors))
             else:
                 counts[action] += 1
+                if prepared is not None:
+                    prepared.append((action, record))
         processed += len(chunk)
         _save_progress(job, processed_rows=processed)  # its own short transaction
     result = {"created": counts["create"], "updated": counts["update"],
@@ -598,8 +603,8 @@ def _process(job):
                        finished_at=timezone.now() if mode == "import" else None)
         return result
     try:
-        written = _write(job, importer_class=Importer, errors=errors, error_count=error_count,
-                         processed=processed)
+        written = _write(job, importer=importer, prepared=prepared, errors=errors,
+                         error_count=error_count, processed=processed)
     except _RowsChanged:
         _save_progress(job, status=ImportStatus.FAILED, finished_at=timezone.now(),
                        errors=errors or [{"row": 0, "column": "", "field": "", "message": _(
@@ -629,9 +634,24 @@ def _search_rows(importer, records):
     return [search_index.document_for_account(record) for record in records]
 
 
-def _write(job, *, importer_class, errors, error_count, processed):
-    """Second pass in one transaction: every valid row is built again and written in bulk."""
-    importer = importer_class(job)
+def _rebuilt(job, valid_only):
+    """Chunks of (action, record) built again from the file (for files too big to keep)."""
+    importer = Importer(job)
+    for chunk in _chunks(importer.rows(), BATCH_SIZE):
+        found = importer.existing_for(chunk)
+        built = []
+        for number, values in chunk:
+            action, record, row_errors = importer.build(number, values, found)
+            if row_errors:
+                if not valid_only:
+                    raise _RowsChanged()
+                continue
+            built.append((action, record))
+        yield built
+
+
+def _write(job, *, importer, prepared, errors, error_count, processed):
+    """One transaction: the valid rows are written in bulk, with search and audit rows."""
     valid_only = bool(job.mapping.get("options", {}).get("valid_only"))
     model = importer.model
     kind = search_index.CONTACT if importer.target == "contact" else search_index.ACCOUNT
@@ -643,15 +663,11 @@ def _write(job, *, importer_class, errors, error_count, processed):
     created = updated = skipped = 0
     now = timezone.now()
     with transaction.atomic():
-        for chunk in _chunks(importer.rows(), BATCH_SIZE):
-            found = importer.existing_for(chunk)
+        chunks = (_chunks(prepared, BATCH_SIZE) if prepared is not None
+                  else _rebuilt(job, valid_only))
+        for chunk in chunks:
             new, changed = [], []
-            for number, values in chunk:
-                action, record, row_errors = importer.build(number, values, found)
-                if row_errors:
-                    if not valid_only:
-                        raise _RowsChanged()
-                    continue
+            for action, record in chunk:
                 if action == "create":
                     record.created_at = record.updated_at = now
                     new.append(record)
