@@ -119,3 +119,14 @@ def test_latin1_card_and_unreadable_card(org, owner, owner_client):
     assert rows[0][1]["last_name"] == "Muñoz"
     broken = list(vcard_rows(b"BEGIN:VCARD\nVERSION:3.0\nN:\x00;;\nBEGIN:X\nEND:VCARD\n"))
     assert len(broken) == 1
+
+
+def test_charset_parameters_and_quoted_printable():
+    data = ("BEGIN:VCARD\r\nVERSION:3.0\r\nN;CHARSET=UTF-8:Muñoz;José;;;\r\n"
+            "FN;CHARSET=UTF-8:José Muñoz\r\nEMAIL;TYPE=INTERNET:j@example.test\r\nEND:VCARD\r\n"
+            "BEGIN:VCARD\r\nVERSION:2.1\r\n"
+            "N;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:Mu=C3=B1oz;Jos=C3=A9;;;\r\n"
+            "TEL;CELL:0812-1111-2222\r\nEND:VCARD\r\n").encode()
+    rows = [fields for _number, fields in vcard_rows(data)]
+    assert [(row["first_name"], row["last_name"]) for row in rows] == [("José", "Muñoz")] * 2
+    assert rows[1]["phone"] == "0812-1111-2222"
