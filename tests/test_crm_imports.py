@@ -306,3 +306,21 @@ def test_big_files_are_built_again_for_the_write(org, owner, owner_client, monke
     assert job.status == "done" and (job.created_count, job.updated_count) == (1, 1)
     assert job.error_count == 1 and job.errors[0]["row"] == 4
     assert Contact.objects.get(email="ani@example.test").last_name == "Wijaya"
+
+
+def test_check_reads_every_row_but_previews_twenty(org, owner, owner_client):
+    rows = "".join(f"P{i},p{i}@example.test\n" for i in range(40)) + "Last,broken@\n"
+    job = check(owner_client, job_of(upload(owner_client, "Last name,Email\n" + rows)))
+    assert [(e["row"], e["column"]) for e in job.errors] == [(42, "Email")]
+    page = owner_client.get(f"/crm/imports/{job.pk}/")
+    assert page.content.count(b"<tr><td>") + page.content.count(b'<tr class="import-bad-row">') \
+        == 20
+
+
+def test_mapping_without_a_name_column_is_refused(org, owner, owner_client):
+    job = job_of(upload(owner_client, "Nickname,Note\nAni,x\n"))
+    response = owner_client.post(f"/crm/imports/{job.pk}/mapping/",
+                                 {"col_0": "", "col_1": "job_title"})
+    assert response.status_code == 400 and b"Map a column to last_name" in response.content
+    job.refresh_from_db()
+    assert job.status == "uploaded"
