@@ -296,3 +296,37 @@ def test_reindex_command_rebuilds_rows(org, owner, crm):
     assert titles(search(organization=org, query="sukarno")) == ["Ahmad Sukarnó"]
     assert "Ghost Budi" not in titles(search(organization=org, query="budi"))
     assert SearchDocument.objects.filter(organization=org).count() == 4
+
+
+def test_name_prefix_lists_page_through_matches_with_the_fenced_order(org, owner,
+                                                                      member_client):
+    """The list's name search (sorted by name or by update) pages correctly both ways with
+    the order written so no sort index is walked (PostgreSQL)."""
+    import re
+
+    from jalin.crm import views as crm_views
+
+    for index in range(7):
+        services.contact_create(organization=org, actor=owner, first_name=f"F{index}",
+                                last_name="Wijaya")
+        services.contact_create(organization=org, actor=owner, last_name=f"Other {index}")
+    original = crm_views.PER_PAGE
+    crm_views.PER_PAGE = 3
+    try:
+        for sort in ("name", "updated"):
+            base = reverse("crm:contact_list")
+            seen, url, pages = [], base + f"?q=wij&sort={sort}", []
+            while url:
+                body = member_client.get(url).content.decode()
+                pages.append(re.findall(r">(F\d Wijaya)<", body))
+                seen += pages[-1]
+                found = re.search(r'href="([^"]*)" rel="next"', body)
+                url = base + found.group(1).replace("&amp;", "&") if found else None
+            assert sorted(seen) == [f"F{i} Wijaya" for i in range(7)], sort
+            if sort == "name":
+                assert seen == [f"F{i} Wijaya" for i in range(7)]
+            previous = re.search(r'href="([^"]*)" rel="prev"', body).group(1)
+            body = member_client.get(base + previous.replace("&amp;", "&")).content.decode()
+            assert re.findall(r">(F\d Wijaya)<", body) == pages[-2]
+    finally:
+        crm_views.PER_PAGE = original

@@ -100,7 +100,8 @@ def account_list(request):
     queryset = selectors.accounts_list(organization=request.organization, filters=filters)
     page = selectors.keyset_page(queryset, order=selectors.ACCOUNT_SORTS[sort],
                                  after=request.GET.get("after"),
-                                 before=request.GET.get("before"), per_page=PER_PAGE)
+                                 before=request.GET.get("before"), per_page=PER_PAGE,
+                                 fence=bool(filters.q))
     return render(request, "crm/account_list.html", {
         "page": page, "filter_form": form, "can_edit": _can_edit(request),
         "custom_filters": _custom_filter_fields(request, CustomFieldTarget.ACCOUNT),
@@ -189,7 +190,8 @@ def contact_list(request):
     queryset = selectors.contacts_list(organization=request.organization, filters=filters)
     page = selectors.keyset_page(queryset, order=selectors.CONTACT_SORTS[sort],
                                  after=request.GET.get("after"),
-                                 before=request.GET.get("before"), per_page=PER_PAGE)
+                                 before=request.GET.get("before"), per_page=PER_PAGE,
+                                 fence=bool(filters.q))
     return render(request, "crm/contact_list.html", {
         "page": page, "filter_form": form, "can_edit": _can_edit(request),
         "custom_filters": _custom_filter_fields(request, CustomFieldTarget.CONTACT),
