@@ -330,3 +330,14 @@ def test_name_prefix_lists_page_through_matches_with_the_fenced_order(org, owner
             assert re.findall(r">(F\d Wijaya)<", body) == pages[-2]
     finally:
         crm_views.PER_PAGE = original
+
+
+def test_document_and_activity_hits_link_somewhere(org, owner, crm):
+    from jalin.crm.models import Document
+
+    document = Document.objects.create(organization=org, title="Budi price agreement",
+                                       account=crm["budi_inc"])
+    search_index.index_document(document)
+    hit = search(organization=org, query="agreement", kinds=["document"])[0]
+    assert hit.kind == "document" and hit.url
+    assert hit.url.startswith("/crm/")

@@ -26,7 +26,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from django.db import connection
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 
 from .index import ACCOUNT, ACTIVITY, CONTACT, DOCUMENT, KINDS
 
@@ -106,14 +106,39 @@ def phone_digits(query, *, region="ID"):
 def _url(kind, object_id):
     try:
         return reverse(URL_NAMES[kind], args=[object_id])
-    except Exception:  # a kind whose pages are not installed yet
+    except NoReverseMatch:  # a kind whose pages are not installed
         return ""
 
 
+def _document_parent_urls(document_ids):
+    """Documents without pages of their own open on the record they are filed under (one
+    query for all of them)."""
+    from ..models import Document
+
+    urls = {}
+    rows = Document.objects.filter(pk__in=document_ids).values_list(
+        "pk", "account_id", "contact_id", "activity_id")
+    for pk, account_id, contact_id, activity_id in rows:
+        if account_id:
+            urls[pk] = _url(ACCOUNT, account_id)
+        elif contact_id:
+            urls[pk] = _url(CONTACT, contact_id)
+        elif activity_id:
+            urls[pk] = _url(ACTIVITY, activity_id)
+    return urls
+
+
 def _hits(rows):
-    return [Hit(kind=kind, id=object_id, title=title, subtitle=subtitle,
+    hits = [Hit(kind=kind, id=object_id, title=title, subtitle=subtitle,
                 url=_url(kind, object_id))
             for kind, object_id, title, subtitle in rows]
+    orphans = [hit.id for hit in hits if hit.kind == DOCUMENT and not hit.url]
+    if orphans:
+        parents = _document_parent_urls(orphans)
+        for hit in hits:
+            if hit.kind == DOCUMENT and not hit.url:
+                hit.url = parents.get(hit.id, "")
+    return [hit for hit in hits if hit.url]
 
 
 def search(*, organization, query, kinds=None, limit=10):
