@@ -183,3 +183,22 @@ def test_bulk_query_count_grows_only_by_audit_and_event(org, owner, member):
     small, large = run(3, 0), run(30, 100)
     per_record = (large - small) / 27
     assert per_record <= 2  # the audit row and the event; the rest is constant
+
+
+def test_contacts_custom_field_set_and_reindexed(org, owner, member, contacts):
+    from jalin.crm.search.selectors import search
+
+    services.custom_field_define(organization=org, actor=owner, target="contact",
+                                 key="segment", label="Segment", type="choice",
+                                 choices=["Grosir", "Eceran"])
+    ids = [c.pk for c in contacts]
+    api = api_for(member)
+    response = api.post("/crm/contacts/bulk", {"ids": ids, "custom": {"segment": "Grosir"}})
+    assert response.status_code == 200 and response.json() == {"changed": 3}
+    assert {c.custom.get("segment") for c in Contact.objects.filter(pk__in=ids)} == {"Grosir"}
+    assert len(search(organization=org, query="grosir")) == 3
+    event = Event.objects.filter(type="crm.contact.updated").first()
+    assert event.payload["changed"] == ["custom"]
+    response = api.post("/crm/contacts/bulk", {"ids": ids, "custom": {"segment": "Nope"}})
+    assert response.status_code == 422
+    assert {c.custom.get("segment") for c in Contact.objects.filter(pk__in=ids)} == {"Grosir"}

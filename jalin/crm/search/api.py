@@ -7,7 +7,7 @@
   organization is a 422 on `ids` and nothing changes.
 """
 
-from typing import Literal
+from typing import Any, Literal
 
 from ninja import Field, Query, Router, Schema, Status
 
@@ -136,7 +136,9 @@ class AccountBulkIn(Input):
 class ContactBulkIn(Input):
     ids: list[int] = Field(min_length=1, max_length=bulk.MAX_IDS)
     owner_id: int | None = Field(None, ge=1, le=2**63 - 1,
-                                 description="send null to clear")
+                                 description="send null to clear; leave out to keep")
+    custom: dict[str, Any] | None = Field(
+        None, description="custom field values to set (merged; null clears a key)")
 
 
 class BulkOut(Schema):
@@ -160,10 +162,12 @@ def account_bulk(request, payload: AccountBulkIn):
 @router.post("/crm/contacts/bulk", response=BulkOut)
 @idempotent
 def contact_bulk(request, payload: ContactBulkIn):
-    """Assign (or clear) the owner of up to 500 contacts, in one transaction."""
+    """Assign (or clear) the owner and/or set custom field values of up to 500 contacts, in
+    one transaction. Each changed contact gets an audit row and a `crm.contact.updated`
+    event."""
     membership = require(request, CRM_EDIT)
     sent = payload.model_dump(exclude_unset=True)
     changed = bulk.contacts_bulk_update(
         organization=membership.organization, actor=request.user, ids=payload.ids,
-        owner=sent.get("owner_id", bulk.UNCHANGED))
+        owner=sent.get("owner_id", bulk.UNCHANGED), custom=payload.custom)
     return {"changed": changed}

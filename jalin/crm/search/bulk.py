@@ -15,8 +15,10 @@ from django.utils.translation import gettext as _
 from jalin.core.audit import audit_record
 from jalin.core.events import emit_event
 
-from ..models import Account, Contact, Tag
+from ..custom_fields import clean_custom_values, definitions_for
+from ..models import Account, Contact, CustomFieldTarget, Tag
 from ..services import CrmError, _owner, _tags
+from . import index as search_index
 
 MAX_IDS = 500
 
@@ -124,30 +126,47 @@ def accounts_bulk_update(*, organization, actor, ids, owner=UNCHANGED, add_tags=
     return changed_count
 
 
-def contacts_bulk_update(*, organization, actor, ids, owner=UNCHANGED):
-    """Assign (or clear, with owner=None) the owner of up to 500 contacts."""
+def contacts_bulk_update(*, organization, actor, ids, owner=UNCHANGED, custom=None):
+    """Assign (or clear, with owner=None) the owner of up to 500 contacts and/or set custom
+    field values (`custom` merged like a PATCH; None or "" clears a key). Contacts whose
+    custom values change are re-indexed for search."""
     ids = clean_ids(ids)
-    if owner is UNCHANGED:
+    if owner is UNCHANGED and not custom:
         raise CrmError(_("Choose what to change."), code="no_action", field="action")
+    definitions = (definitions_for(organization=organization, target=CustomFieldTarget.CONTACT)
+                   if custom else [])
     now = timezone.now()
     changed_count = 0
     with transaction.atomic():
         rows = _locked(Contact, organization, ids)
-        new_owner = _owner(organization, owner)
-        new_owner_id = new_owner.pk if new_owner else None
-        dirty = []
+        new_owner_id = UNCHANGED
+        if owner is not UNCHANGED:
+            new_owner = _owner(organization, owner)
+            new_owner_id = new_owner.pk if new_owner else None
+        dirty, reindex = [], []
         for contact in rows:
+            before = {"owner_id": contact.owner_id, "custom": dict(contact.custom or {})}
+            after = dict(before)
+            if new_owner_id is not UNCHANGED:
+                after["owner_id"] = new_owner_id
+            if custom:
+                after["custom"] = clean_custom_values(definitions=definitions, values=custom,
+                                                      existing=contact.custom, partial=True)
             if not _record_change(organization=organization, actor=actor, record=contact,
-                                  kind="contact", before={"owner_id": contact.owner_id},
-                                  after={"owner_id": new_owner_id},
+                                  kind="contact", before=before, after=after,
                                   account_id=contact.account_id, contact_id=contact.pk,
                                   title=contact.full_name):
                 continue
             changed_count += 1
-            contact.owner_id = new_owner_id
+            if after["custom"] != before["custom"]:
+                reindex.append(contact)
+            contact.owner_id = after["owner_id"]
+            contact.custom = after["custom"]
             contact.version += 1
             contact.updated_at = now
             dirty.append(contact)
         if dirty:
-            Contact.objects.bulk_update(dirty, ["owner", "version", "updated_at"])
+            Contact.objects.bulk_update(dirty, ["owner", "custom", "version", "updated_at"])
+        for contact in reindex:
+            search_index.index_contact(contact)
     return changed_count
