@@ -34,6 +34,8 @@ TARGETS_MS = {  # scenario -> p95 target in ms
     "search typeahead": 50,
     "contact list, first page": 50,
     "contact list, deep page": 50,
+    "contact list, middle page": 50,
+    "contacts API, middle page": 50,
     "contact list, owner + role": 50,
     "account list, first page": 50,
     "account page + timeline": 100,
@@ -150,10 +152,21 @@ def sample_ids(org_slug):
     contacts = list(Contact.objects.filter(organization=organization, pk__in=picks,
                                            archived_at__isnull=True)
                     .values_list("id", flat=True))
+    # A cursor half-way through the contact list (by name): what "page 10 000" costs.
+    from jalin.api.pagination import encode_cursor
+    from jalin.crm.selectors import CONTACT_SORTS
+
+    order = list(CONTACT_SORTS["name"])
+    total = len(contacts) and Contact.objects.filter(organization=organization).order_by(
+        "-id").values_list("id", flat=True).first() - bounds["lo"]
+    middle = (Contact.objects.filter(organization=organization, archived_at__isnull=True)
+              .order_by("last_name", "first_name", "id")
+              .values_list("last_name", "first_name", "id")[total // 2:total // 2 + 1])
+    middle_cursor = encode_cursor(order, list(middle[0])) if middle else None
     from django.db import connection
 
     connection.close()
-    return members, accounts, contacts
+    return members, accounts, contacts, middle_cursor
 
 
 def percentile(sorted_values, fraction):
@@ -194,7 +207,7 @@ def main():
         print("warning: DATABASE_URL is not set; benchmarking the SQLite database",
               file=sys.stderr)
     username = args.username or f"{args.org}-owner"
-    members, accounts, contacts = sample_ids(args.org)
+    members, accounts, contacts, middle_cursor = sample_ids(args.org)
     if not accounts or not contacts:
         raise SystemExit("The organization has no accounts/contacts; run bench/setup_pg.sh")
     port = free_port()
@@ -251,6 +264,18 @@ def main():
         results.append(measure("contact list, deep page",
                                lambda i: get(deep_path),
                                requests=args.requests, warmup=args.warmup))
+
+        if middle_cursor:
+            middle = urlencode({"after": middle_cursor})
+            results.append(measure("contact list, middle page",
+                                   lambda i: get(f"/crm/contacts/?{middle}"),
+                                   requests=args.requests, warmup=args.warmup))
+            middle_api = urlencode({"cursor": middle_cursor})
+            results.append(measure(
+                "contacts API, middle page",
+                lambda i: get(f"/api/v1/crm/contacts?{middle_api}", client=api,
+                              headers=api_headers),
+                requests=max(args.requests // 10, 5), warmup=2))
 
         roles = ("decision_maker", "influencer", "user", "billing", "technical")
         results.append(measure(
