@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from django.conf import settings
 from django.http import HttpResponse
+from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
@@ -104,8 +105,8 @@ def import_post(request, file: File[UploadedFile], target: Form[Literal["contact
     membership = require(request, CRM_EDIT)
     if file.size > settings.JALIN_IMPORT_MAX_BYTES:
         raise ProblemError(413, code="payload_too_large",
-                           detail=f"The file is larger than {settings.JALIN_IMPORT_MAX_BYTES} "
-                                  "bytes.")
+                           detail=_("The file is larger than %(limit)d bytes.")
+                           % {"limit": settings.JALIN_IMPORT_MAX_BYTES})
     job = services.import_create(organization=membership.organization, actor=request.user,
                                  target=target, format=format, uploaded=file)
     return Status(201, job)
