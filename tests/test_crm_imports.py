@@ -78,6 +78,8 @@ def test_upload_maps_columns_and_imports(org, owner, owner_client,
     assert job.mapping["columns"] == {"First name": "first_name", "Last name": "last_name",
                                       "Email": "email", "Phone": "phone",
                                       "Job title": "job_title"}
+    mapping_page = owner_client.get(f"/crm/imports/{job.pk}/mapping/")
+    assert b"ani@example.test" in mapping_page.content  # the first row as a sample
     job = check(owner_client, job)
     assert job.status == "previewed" and job.error_count == 0
     assert job.mapping["result"]["created"] == 3 and not Contact.objects.exists()
@@ -241,12 +243,12 @@ def test_progress_counters_and_partial(org, owner, owner_client, monkeypatch):
 
 def test_accounts_import_matches_name_and_tax_id(org, owner, owner_client):
     existing = crm_services.account_create(organization=org, actor=owner, name="PT Lama",
-                                           tax_id="01.111")
+                                           tax_id="01.111", tags=["vip"])
     parent = crm_services.account_create(organization=org, actor=owner, name="Group Induk")
-    content = ("Name,Tax id,Tier,Parent account,Phone\n"
-               "PT Lama Baru,01.111,Key,,\n"
-               "PT Baru,02.222,strategic,group induk,021 555 0100\n"
-               "PT Salah,03.333,gold,,\n")
+    content = ("Name,Tax id,Tier,Parent account,Phone,Tags\n"
+               "PT Lama Baru,01.111,Key,,,jakarta\n"
+               "PT Baru,02.222,strategic,group induk,021 555 0100,\"vip, retail\"\n"
+               "PT Salah,03.333,gold,,,\n")
     job = check(owner_client, job_of(upload(owner_client, content, target="account",
                                             name="accounts.csv")))
     assert [(e["row"], e["column"]) for e in job.errors] == [(4, "Tier")]
@@ -256,6 +258,8 @@ def test_accounts_import_matches_name_and_tax_id(org, owner, owner_client):
     assert existing.name == "PT Lama Baru" and existing.tier == "key"
     new = Account.objects.get(name="PT Baru")
     assert new.parent == parent and new.phone == "+62215550100"
+    assert sorted(tag.name for tag in new.tags.all()) == ["retail", "vip"]
+    assert sorted(tag.name for tag in existing.tags.all()) == ["jakarta", "vip"]
 
 
 def test_duplicate_emails_inside_file_are_errors(org, owner, owner_client):

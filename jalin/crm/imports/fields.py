@@ -14,7 +14,7 @@ CONTACT_FIELDS = (
 )
 ACCOUNT_FIELDS = (
     "id", "name", "industry", "size", "tier", "status", "owner", "parent", "tax_id",
-    "billing_address", "shipping_address", "website", "phone",
+    "billing_address", "shipping_address", "website", "phone", "tags",
 )
 SYNONYMS = {
     "external id": "id", "jalin id": "id", "record id": "id",
@@ -28,6 +28,7 @@ SYNONYMS = {
     "organisation": "account", "account name": "account", "perusahaan": "account",
     "role": "relationship_role", "npwp": "tax_id", "tax id": "tax_id", "vat": "tax_id",
     "parent account": "parent", "parent name": "parent", "web": "website", "url": "website",
+    "labels": "tags", "tag": "tags", "label": "tags",
     "company name ": "name", "nama": "name",
 }
 

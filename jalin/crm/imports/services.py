@@ -43,6 +43,7 @@ from ..models import (
     ImportStatus,
     RelationshipRole,
     SearchDocument,
+    Tag,
 )
 from ..search import index as search_index
 from . import reading
@@ -497,6 +498,20 @@ class Importer:
 
     def _account_fields(self, account, fields):
         errors = self._reference_errors(account, fields)
+        tags = fields.pop("tags", None)
+        account._import_tags = []
+        if tags not in (None, ""):
+            names = []
+            for name in _split(tags):
+                name = " ".join(name.split())
+                if len(name) > 60:
+                    errors.append(("tags", _("A tag has at most 60 characters.")))
+                elif name.lower() not in {known.lower() for known in names}:
+                    names.append(name)
+            if len(names) > crm_services.MAX_TAGS:
+                errors.append(("tags", _("At most %(max)d tags.")
+                               % {"max": crm_services.MAX_TAGS}))
+            account._import_tags = names
         parent = fields.pop("parent", None)
         if parent not in (None, ""):
             parent_id, parent_errors = self._account_by_name("parent", parent)
@@ -615,6 +630,30 @@ def _process(job):
     return written
 
 
+def _add_tags(organization, accounts):
+    """Add each account's `_import_tags` (names; new tags are created), in three queries."""
+    wanted = {name.lower(): name for account in accounts
+              for name in getattr(account, "_import_tags", [])}
+    if not wanted:
+        return
+
+    def existing():
+        return {tag.name.lower(): tag for tag in Tag.objects.filter(organization=organization)
+                .filter(name__in=list(wanted.values()))}
+    tags = existing()
+    missing = [Tag(organization=organization, name=name) for key, name in wanted.items()
+               if key not in tags]
+    if missing:
+        Tag.objects.bulk_create(missing, ignore_conflicts=True)
+        tags = existing()
+    through = Account.tags.through
+    through.objects.bulk_create(
+        [through(account_id=account.pk, tag_id=tags[name.lower()].pk)
+         for account in accounts for name in getattr(account, "_import_tags", [])
+         if name.lower() in tags],
+        ignore_conflicts=True, batch_size=BATCH_SIZE)
+
+
 def _audit_rows(job, records, action):
     actor = job.created_by
     label = actor.get_username() if actor else "system"
@@ -656,7 +695,7 @@ def _write(job, *, importer, prepared, errors, error_count, processed):
     model = importer.model
     kind = search_index.CONTACT if importer.target == "contact" else search_index.ACCOUNT
     update_fields = [name for name in (CONTACT_FIELDS if importer.target == "contact"
-                                       else ACCOUNT_FIELDS) if name != "id"]
+                                       else ACCOUNT_FIELDS) if name not in ("id", "tags")]
     if importer.target == "contact":
         update_fields += ["email_opt_in_at", "phone_opt_in_at"]
     update_fields += ["custom", "version", "updated_at"]
@@ -686,6 +725,8 @@ def _write(job, *, importer, prepared, errors, error_count, processed):
                     object_id__in=[record.pk for record in changed]).delete()
             SearchDocument.objects.bulk_create(_search_rows(importer, new + changed),
                                                batch_size=BATCH_SIZE)
+            if importer.target == "account":
+                _add_tags(job.organization, new + changed)
             AuditLog.objects.bulk_create(
                 _audit_rows(job, new, f"crm.{importer.target}.created")
                 + _audit_rows(job, changed, f"crm.{importer.target}.updated"),
@@ -738,3 +779,21 @@ def preview_rows(job, limit=20):
     except (OSError, ValueError):
         return []
     return rows
+
+
+def sample_row(job):
+    """The first data row of a CSV job as {column: value}, for the mapping page."""
+    if job.format != "csv" or not job.file:
+        return {}
+    try:
+        job.file.open("rb")
+        try:
+            data = job.file.read()
+        finally:
+            job.file.close()
+    except (OSError, ValueError):
+        return {}
+    for _number, cells in reading.csv_rows(data, delimiter=job.mapping.get("delimiter", ","),
+                                           headers=job.mapping.get("headers", [])):
+        return cells
+    return {}

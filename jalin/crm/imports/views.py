@@ -107,7 +107,9 @@ def import_mapping(request, pk):
         else:
             return redirect("crm:import_detail", pk=job.pk)
     columns = job.mapping.get("columns", {})
-    rows = [{"index": index, "header": header, "field": columns.get(header, "")}
+    sample = services.sample_row(job)
+    rows = [{"index": index, "header": header, "field": columns.get(header, ""),
+             "sample": sample.get(header, "")[:80]}
             for index, header in enumerate(headers)]
     return render(request, "crm/imports/mapping.html", {
         "job": job, "rows": rows, "choices": choices, "error": error,
