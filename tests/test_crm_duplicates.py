@@ -264,3 +264,24 @@ def test_account_merge_moves_contacts_children_history_and_tags(org, owner, owne
     assert other.merged_into_id == keep.pk and other.archived_at is not None
     assert Event.objects.get(type="crm.account.merged").payload["merged_id"] == other.pk
     assert Account.objects.filter(archived_at__isnull=True).count() == 2
+
+
+def test_account_merge_page(org, owner, owner_client, outsider_client):
+    keep = services.account_create(organization=org, actor=owner, name="PT Maju",
+                                   tier="key")
+    other = services.account_create(organization=org, actor=owner, name="pt maju",
+                                    tier="strategic", industry="Retail")
+    url = f"/crm/accounts/merge/?keep={keep.pk}&merge={other.pk}"
+    page = owner_client.get(url)
+    assert page.status_code == 200 and b"Strategic" in page.content
+    assert outsider_client.get(url).status_code == 404
+    assert owner_client.get(f"/crm/accounts/merge/?keep={keep.pk}&merge=x").status_code == 404
+    same = owner_client.post(f"/crm/accounts/merge/?keep={keep.pk}&merge={keep.pk}",
+                             {"version_keep": keep.version, "version_merge": keep.version})
+    assert same.status_code == 422
+    response = owner_client.post(url, {"version_keep": keep.version,
+                                       "version_merge": other.version,
+                                       "choice_tier": "merge"})
+    assert response.status_code == 302
+    keep.refresh_from_db()
+    assert keep.tier == "strategic" and keep.industry == "Retail" and keep.name == "PT Maju"

@@ -280,7 +280,9 @@ def _merge_page(request, *, model, fields, service, template_name, detail_url):
     status = 200
     error = None
     if request.method == "POST":
-        choices = {name: request.POST.get(f"choice_{name}", "keep") for name in fields}
+        # Fields not sent follow the service's rule: keep's value unless it is empty.
+        choices = {name: request.POST[f"choice_{name}"] for name in fields
+                   if request.POST.get(f"choice_{name}")}
         definitions = definitions_for(organization=request.organization,
                                       target="contact" if model is Contact else "account")
         for definition in definitions:
@@ -313,8 +315,9 @@ def _merge_page(request, *, model, fields, service, template_name, detail_url):
         attribute = f"{name}_id" if name in merge.FK_FIELDS else name
         left = getattr(keep, name) if name in merge.FK_FIELDS else getattr(keep, attribute)
         right = getattr(other, name) if name in merge.FK_FIELDS else getattr(other, attribute)
-        rows.append({"name": name, "label": model._meta.get_field(name).verbose_name,
-                     "keep": left, "merge": right,
+        model_field = model._meta.get_field(name)
+        rows.append({"name": name, "label": model_field.verbose_name,
+                     "keep": _shown(model_field, left), "merge": _shown(model_field, right),
                      "differ": getattr(keep, attribute) != getattr(other, attribute),
                      "default": "merge" if getattr(keep, attribute) in ("", None)
                      and getattr(other, attribute) not in ("", None) else "keep"})
@@ -327,6 +330,15 @@ def _merge_page(request, *, model, fields, service, template_name, detail_url):
                      (None, "", []) else "keep"})
     return render(request, template_name, {"keep": keep, "other": other, "rows": rows,
                                            "error": error}, status=status)
+
+
+def _shown(model_field, value):
+    """A value as people read it: labels of choices, yes/no for booleans."""
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    if model_field.choices and value:
+        return dict(model_field.choices).get(value, value)
+    return value
 
 
 @org_required(CRM_EDIT)
