@@ -55,8 +55,12 @@
         if (active >= 0 && items[active] && !listbox.hidden) {
           event.preventDefault();
           window.location.assign(items[active].getAttribute("href"));
+        } else if (input.value.trim()) {
+          // No selection: the full results page.
+          event.preventDefault();
+          const params = new URLSearchParams({ q: input.value.trim() });
+          window.location.assign(`${form.dataset.resultsUrl}?${params}`);
         }
-        // No selection: the form submits to the full results page.
       } else if (event.key === "Escape") {
         if (!listbox.hidden) { event.preventDefault(); close(); }
         else if (input.value) { input.value = ""; }
