@@ -167,3 +167,20 @@ def test_list_query_count_does_not_grow(org, owner, owner_api, contact):
     few = [count("/crm/activities"), count("/crm/my-day")]
     rows(30)
     assert [count("/crm/activities"), count("/crm/my-day")] == few
+
+
+@pytest.mark.parametrize("query", [
+    "date_from=0001-01-01&date_to=9999-12-31", "date_from=9999-12-31", "assignee_id=0",
+    "kind=party", "account_id=99999999999999999999",
+])
+def test_odd_filters_never_fail(owner_api, query):
+    assert owner_api.get(f"/crm/activities?{query}").status_code in (200, 422)
+
+
+@pytest.mark.parametrize("when", ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59+14:00",
+                                  "9999-12-31T23:59:59"])
+def test_extreme_dates_are_422(member_api, when):
+    response = member_api.post("/crm/activities", {"kind": "task", "subject": "x",
+                                                   "due_at": when})
+    assert response.status_code == 422, response.content
+    assert not Activity.objects.exists()

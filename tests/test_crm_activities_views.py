@@ -229,3 +229,24 @@ def test_query_counts_do_not_grow(org, owner, owner_client, account, contact):
     make_rows(org, owner, account, contact, 27)
     many = {url: queries_for(owner_client, url) for url in urls}
     assert many == few
+
+
+@pytest.mark.parametrize("url", [
+    "/crm/activities/?date_from=0001-01-01&date_to=9999-12-31",
+    "/crm/activities/?date_from=9999-12-31",
+    "/crm/activities/export.csv?date_to=0001-01-01",
+    "/crm/activities/new/?kind=party&account=abc&contact=99999999999999999999",
+    "/crm/calendar/?month=0001-01", "/crm/calendar/?month=9999-12",
+    "/crm/calendar/week/?start=9999-12-31", "/crm/calendar/week/?start=0001-01-01",
+    "/crm/calendar/meetings.ics?from=9999-12-31", "/crm/calendar/meetings.ics?from=0001-01-01",
+    "/crm/calendar/meetings.ics?from=2026-01-01&to=9999-12-31",
+    "/crm/calendar/meetings.ics?from=2026-12-01&to=2026-01-01",
+])
+def test_odd_parameters_never_fail(owner_client, url):
+    assert owner_client.get(url).status_code in (200, 404)
+
+
+def test_odd_dates_in_forms_are_form_errors(owner_client):
+    response = owner_client.post("/crm/activities/new/?kind=task", {
+        "kind": "task", "subject": "x", "due_at": "0001-01-01T00:00"})
+    assert response.status_code == 400 and not Activity.objects.exists()

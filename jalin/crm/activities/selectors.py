@@ -23,6 +23,7 @@ MY_DAY_LIMIT = 100
 UPCOMING_DAYS = 7
 CALENDAR_LIMIT = 1000
 _BIGINT = 2**63 - 1
+MIN_YEAR, MAX_YEAR = 1900, 9000  # far from datetime's limits in any time zone
 
 
 @dataclass
@@ -65,9 +66,13 @@ def activities_list(*, organization, filters=None):
             if value is None:
                 return queryset.none()
             queryset = queryset.filter(**{f"{name}_id": value})
-    if filters.date_from:
+    if filters.date_from and filters.date_from.year > MAX_YEAR:
+        return queryset.none()
+    if filters.date_from and filters.date_from.year >= MIN_YEAR:
         queryset = queryset.filter(due_at__gte=day_start(filters.date_from))
-    if filters.date_to:
+    if filters.date_to and filters.date_to.year < MIN_YEAR:
+        return queryset.none()
+    if filters.date_to and filters.date_to.year <= MAX_YEAR:
         queryset = queryset.filter(
             due_at__lt=day_start(filters.date_to + datetime.timedelta(days=1)))
     q = (filters.q or "").strip()[:100]

@@ -330,7 +330,7 @@ def _month(request):
     raw = request.GET.get("month", "")
     try:
         year, month = (int(part) for part in raw.split("-", 1))
-        if not (1900 <= year <= 9000 and 1 <= month <= 12):
+        if not (selectors.MIN_YEAR <= year <= selectors.MAX_YEAR and 1 <= month <= 12):
             raise ValueError
     except ValueError:
         year, month = today.year, today.month
@@ -363,7 +363,7 @@ def calendar_week(request):
     today = timezone.localdate()
     try:
         start = datetime.date.fromisoformat(request.GET.get("start", ""))
-        if not (1900 <= start.year <= 9000):
+        if not (selectors.MIN_YEAR <= start.year <= selectors.MAX_YEAR):
             raise ValueError
     except ValueError:
         start = today
@@ -391,11 +391,14 @@ def calendar_ics(request):
     try:
         end_day = datetime.date.fromisoformat(request.GET.get("to", ""))
     except ValueError:
+        end_day = None
+    if not (selectors.MIN_YEAR <= start_day.year <= selectors.MAX_YEAR) or (
+            end_day is not None and not selectors.MIN_YEAR <= end_day.year <= selectors.MAX_YEAR):
+        raise Http404
+    if end_day is None:
         end_day = start_day + datetime.timedelta(days=90)
     if end_day < start_day or (end_day - start_day).days > MAX_EXPORT_DAYS:
         end_day = start_day + datetime.timedelta(days=MAX_EXPORT_DAYS)
-    if not (1900 <= start_day.year <= 9000 and end_day.year <= 9000):
-        raise Http404
     meetings = selectors.meetings_for_export(
         organization=request.organization, user=request.user,
         start=selectors.day_start(start_day),
