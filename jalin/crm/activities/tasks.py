@@ -5,6 +5,7 @@ import logging
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.tasks import task
+from django.utils.translation import gettext as _
 
 from .ics import calendar_for, ics_filename
 
@@ -30,7 +31,7 @@ def send_meeting_invitation(*, activity_id):
                                        activity.video_url, activity.notes) if part)
     organizer = activity.assignee or activity.created_by
     message = EmailMessage(
-        subject=f"Invitation: {activity.subject}"[:200], body=body,
+        subject=(_("Invitation: %(subject)s") % {"subject": activity.subject})[:200], body=body,
         from_email=settings.DEFAULT_FROM_EMAIL, to=recipients,
         reply_to=[organizer.email] if organizer is not None and organizer.email else None,
     )
