@@ -84,3 +84,28 @@ def test_bad_arguments_are_refused(org, owner):
         call_command("crm_generate", "--org", org.slug)
     assert not Contact.objects.exists()
     assert Role.SALES  # members of any role can own records
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_big_loads_rebuild_every_index_they_drop(org, owner, monkeypatch):
+    from django.db import connection
+
+    from jalin.crm.management.commands import crm_generate
+
+    if connection.vendor != "postgresql":
+        pytest.skip("indexes are dropped around COPY on PostgreSQL only")
+
+    def indexes(table):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = %s ORDER BY 1",
+                           [table])
+            return [row[0] for row in cursor.fetchall()]
+
+    before = {table: indexes(table) for table in ("crm_activity", "crm_contact",
+                                                  "crm_searchdocument")}
+    monkeypatch.setattr(crm_generate, "BULK_THRESHOLD", 10)
+    output = generate(org, contacts=40, accounts=5, activities=60)
+    assert "dropping index crm_activity_my_day" in output and "rebuilt" in output
+    assert {table: indexes(table) for table in before} == before
+    assert Activity.objects.filter(organization=org).count() == 60

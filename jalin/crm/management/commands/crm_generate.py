@@ -19,6 +19,7 @@ import json
 import random
 import sys
 import time
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from django.core.management.base import BaseCommand, CommandError
@@ -116,6 +117,9 @@ SUBJECTS = {
 KINDS = ("call", "call", "task", "task", "meeting", "note")
 STATUS_WEIGHTS = (("open", 3), ("done", 6), ("cancelled", 1))
 OUTCOMES = ("connected", "no_answer", "busy", "voicemail", "connected", "connected")
+
+# Loads at least this big drop the table's secondary indexes and rebuild them afterwards.
+BULK_THRESHOLD = 200_000
 
 ACCOUNT_CUSTOM = {"segment": ("SME", "Corporate", "Government", "BUMN", "Distributor")}
 CONTACT_CUSTOM = {"preferred_language": ("id", "en")}
@@ -231,6 +235,44 @@ class TableWriter:
             self.model.objects.bulk_create(objects, batch_size=500)
 
 
+@contextmanager
+def secondary_indexes_dropped(models, *, out, enabled=True):
+    """On PostgreSQL, drop the tables' plain secondary indexes during a bulk load and build
+    them again afterwards (one sort per index instead of millions of B-tree inserts: about
+    3x faster for 5M activities). Indexes that back a constraint (primary key, unique) stay.
+    The definitions are printed first, so an index lost to a killed process can be rebuilt
+    by hand; an exception or Ctrl-C still rebuilds them."""
+    if not enabled or connection.vendor != "postgresql":
+        yield
+        return
+    saved = []
+    with connection.cursor() as cursor:
+        for model in models:
+            cursor.execute(
+                """SELECT i.indexname, i.indexdef FROM pg_indexes i
+                   WHERE i.schemaname = current_schema() AND i.tablename = %s
+                     AND NOT EXISTS (SELECT 1 FROM pg_constraint c
+                                     WHERE c.conname = i.indexname)""",
+                [model._meta.db_table])
+            saved += cursor.fetchall()
+        for name, definition in saved:
+            out.write(f"  dropping index {name} for the load; rebuild: {definition};\n")
+            cursor.execute(f'DROP INDEX IF EXISTS "{name}"')
+    try:
+        yield
+    finally:
+        started = time.monotonic()
+        with connection.cursor() as cursor:
+            cursor.execute("SET maintenance_work_mem = '256MB'")
+            for _name, definition in saved:
+                cursor.execute(definition.replace("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1)
+                               .replace("CREATE UNIQUE INDEX ",
+                                        "CREATE UNIQUE INDEX IF NOT EXISTS ", 1))
+            cursor.execute("RESET maintenance_work_mem")
+        if saved:
+            out.write(f"  rebuilt {len(saved)} indexes in {time.monotonic() - started:,.1f} s\n")
+
+
 def _search_row(document):
     return {"organization_id": document.organization_id, "kind": document.kind,
             "object_id": document.object_id, "title": document.title,
@@ -252,11 +294,14 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--batch", type=int, default=50000)
         parser.add_argument("--timeline-per-account", type=int, default=3)
+        parser.add_argument("--keep-indexes", action="store_true",
+                            help="never drop and rebuild indexes around big loads (use on a "
+                                 "database others are using)")
         parser.add_argument("--index-activities", action="store_true",
                             help="also write search documents for activities (slower)")
 
     def handle(self, *args, org, contacts, accounts, activities, seed, batch,
-               timeline_per_account, index_activities, **options):
+               timeline_per_account, index_activities, keep_indexes, **options):
         if min(contacts, accounts, activities, timeline_per_account) < 0 or batch < 1:
             raise CommandError("Counts must not be negative and --batch must be positive.")
         if accounts == 0 and contacts:
@@ -277,8 +322,12 @@ class Command(BaseCommand):
         started = time.monotonic()
         self._ensure_custom_fields()
         account_ids, account_names, domains = self._accounts(accounts, timeline_per_account)
-        contact_accounts = self._contacts(contacts, account_ids, account_names, domains)
-        self._activities(activities, account_ids, contact_accounts, index_activities)
+        with secondary_indexes_dropped([Contact, SearchDocument], out=self.out,
+                                       enabled=contacts >= BULK_THRESHOLD and not keep_indexes):
+            contact_accounts = self._contacts(contacts, account_ids, account_names, domains)
+        with secondary_indexes_dropped([Activity], out=self.out,
+                                       enabled=activities >= BULK_THRESHOLD and not keep_indexes):
+            self._activities(activities, account_ids, contact_accounts, index_activities)
         if connection.vendor == "postgresql":
             self.out.write("Analyzing tables...\n")
             with connection.cursor() as cursor:
