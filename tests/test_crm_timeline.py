@@ -107,13 +107,15 @@ def test_hub_events_land_on_the_account_linked_to_the_buyer(org, other_org, owne
     Account.objects.filter(pk=account.pk).update(hub_organization=other_org)
     emit(org, "hub.order.placed", {"buyer_id": other_org.pk, "title": "SO-0001"})
     emit(org, "service.case.opened", {"buyer_id": other_org.pk, "title": "Broken pallet"})
+    emit(org, "hub.invoice_issued", {"buyer_id": other_org.pk, "title": "INV-7"})
     emit(org, "hub.order.placed", {"buyer_id": org.pk, "title": "not linked"})
     emit(other_org, "hub.order.placed", {"buyer_id": other_org.pk, "title": "wrong org"})
     deliver()
     lines = TimelineEntry.objects.filter(account=account).exclude(category="record")
     assert sorted(lines.values_list("category", "summary")) == [
-        ("hub", "SO-0001"), ("service", "Broken pallet")]
-    assert render.sentence(lines.get(category="hub")) == "Order SO-0001 placed on the hub"
+        ("hub", "INV-7"), ("hub", "SO-0001"), ("service", "Broken pallet")]
+    assert render.sentence(lines.get(summary="SO-0001")) == "Order SO-0001 placed on the hub"
+    assert render.sentence(lines.get(summary="INV-7")) == "hub.invoice_issued: INV-7"
 
 
 def test_unknown_event_types_get_a_generic_line(org, account):
@@ -212,3 +214,21 @@ def test_api_lists_lines_with_category_filter_and_cursor(org, owner_client, outs
     assert owner_client.get(url, {"cursor": "garbage"}).status_code == 400
     assert outsider_client.get(url).status_code == 404
     assert owner_client.get("/api/v1/crm/accounts/99999999/timeline").status_code == 404
+
+
+def test_lines_link_to_their_activity_while_it_exists(org, owner, owner_client, account):
+    from jalin.crm.models import Activity
+
+    activity = Activity.objects.create(organization=org, kind="call", subject="Intro call",
+                                       account=account)
+    with transaction.atomic():
+        emit_event(type="crm.activity.created", organization=org, aggregate=activity,
+                   payload={"account_id": account.pk, "contact_id": None,
+                            "title": "Intro call", "kind": "call"})
+    deliver()
+    body = owner_client.get(f"/crm/accounts/{account.pk}/").content.decode()
+    assert f'href="/crm/activities/{activity.pk}/">Call planned or logged: Intro call' in body
+    Activity.objects.filter(pk=activity.pk).delete()
+    body = owner_client.get(f"/crm/accounts/{account.pk}/").content.decode()
+    assert "Call planned or logged: Intro call" in body
+    assert f'href="/crm/activities/{activity.pk}/"' not in body

@@ -37,6 +37,11 @@ CATEGORY_BY_PREFIX = (
     ("hub.invoice.", HUB),
     ("hub.payment.", HUB),
     ("service.case.", SERVICE),
+    # The older "<module>.<noun>_<verb>" spelling (docs/events.md's example).
+    ("hub.order_", HUB),
+    ("hub.invoice_", HUB),
+    ("hub.payment_", HUB),
+    ("service.case_", SERVICE),
 )
 BUYER_PREFIXES = ("hub.", "service.")
 MAX_DATA_STRING = 300
