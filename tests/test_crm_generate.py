@@ -63,6 +63,13 @@ def test_small_run_writes_consistent_rows(org, owner, member, other_org):
 
 
 @pytest.mark.django_db
+def test_a_run_ending_on_a_batch_boundary_keeps_every_line(org, owner):
+    call_command("crm_generate", "--org", org.slug, "--accounts", "6", "--contacts", "0",
+                 "--activities", "0", "--batch", "3", stdout=StringIO())
+    assert TimelineEntry.objects.filter(organization=org).count() == 18
+
+
+@pytest.mark.django_db
 def test_generated_rows_show_on_pages(org, owner, owner_client):
     generate(org, contacts=20, accounts=3, activities=30)
     account = Account.objects.filter(organization=org).first()

@@ -194,6 +194,8 @@ class TableWriter:
 
     def flush(self):
         if not self.rows:
+            for follower in self.followers:
+                follower.flush()
             return
         if self.postgres:
             self._copy()
