@@ -328,3 +328,23 @@ def test_mapping_without_a_name_column_is_refused(org, owner, owner_client):
     assert response.status_code == 400 and b"Map a column to last_name" in response.content
     job.refresh_from_db()
     assert job.status == "uploaded"
+
+
+def test_record_edited_between_check_and_write_stops_the_import(org, owner, owner_client,
+                                                               monkeypatch):
+    existing = crm_services.contact_create(organization=org, actor=owner, last_name="Old",
+                                           email="ani@example.test")
+    job = check(owner_client, job_of(upload(owner_client, GOOD)))
+    original = services._write
+
+    def edited_meanwhile(job, **kwargs):
+        crm_services.contact_update(contact=existing, actor=owner, version=1,
+                                    job_title="Edited by a colleague")
+        return original(job, **kwargs)
+
+    monkeypatch.setattr(services, "_write", edited_meanwhile)
+    job = run(owner_client, job)
+    assert job.status == "failed" and "changed while importing" in job.errors[0]["message"]
+    assert Contact.objects.count() == 1
+    existing.refresh_from_db()
+    assert existing.job_title == "Edited by a colleague" and existing.last_name == "Old"

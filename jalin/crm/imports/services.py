@@ -622,9 +622,9 @@ def _process(job):
                          error_count=error_count, processed=processed)
     except _RowsChanged:
         _save_progress(job, status=ImportStatus.FAILED, finished_at=timezone.now(),
-                       errors=errors or [{"row": 0, "column": "", "field": "", "message": _(
+                       errors=[{"row": 0, "column": "", "field": "", "message": _(
                            "Records changed while importing. Nothing was written; "
-                           "check the file again.")}],
+                           "check the file again.")}] + errors[:MAX_STORED_ERRORS - 1],
                        error_count=max(error_count, 1))
         return {"failed": True}
     return written
@@ -716,6 +716,15 @@ def _write(job, *, importer, prepared, errors, error_count, processed):
                     changed.append(record)
                 else:
                     skipped += 1
+            if changed:
+                # Optimistic concurrency, as for forms: a record edited (or archived) since
+                # it was read for this import stops the whole import; nothing is written.
+                current = dict(model.objects.select_for_update()
+                               .filter(pk__in=[record.pk for record in changed],
+                                       archived_at__isnull=True)
+                               .values_list("pk", "version"))
+                if any(current.get(record.pk) != record.version - 1 for record in changed):
+                    raise _RowsChanged()
             if new:
                 model.objects.bulk_create(new, batch_size=BATCH_SIZE)
             if changed:
