@@ -32,9 +32,6 @@ from .views import download_response
 router = Router(tags=["crm"])
 
 BigId = Field(None, ge=1, le=2**63 - 1)
-TitleField = Field("", max_length=services.MAX_TITLE)
-DescriptionField = Field("", max_length=services.MAX_DESCRIPTION)
-VersionField = Field(ge=1, le=MAX_INT)
 ORDER = ("-created_at", "-id")
 
 
@@ -117,6 +114,19 @@ class DocumentFilters(PageParams):
     activity_id: int | None = BigId
 
 
+class DocumentUploadIn(Schema):
+    account_id: int | None = BigId
+    contact_id: int | None = BigId
+    activity_id: int | None = BigId
+    title: str = Field("", max_length=services.MAX_TITLE,
+                       description="Defaults to the file name")
+    description: str = Field("", max_length=services.MAX_DESCRIPTION)
+
+
+class VersionUploadIn(Schema):
+    version: int = Field(ge=1, le=MAX_INT, description="The document's current version")
+
+
 class DocumentPatchIn(Input):
     version: int = Field(ge=1, le=MAX_INT)
     title: str | None = Field(None, min_length=1, max_length=services.MAX_TITLE)
@@ -179,21 +189,15 @@ def document_list(request, filters: Query[DocumentFilters]):
 
 
 @router.post("/crm/documents", response={201: DocumentOut}, auth=UPLOAD_AUTH)
-def document_upload(request, file: File[UploadedFile],
-                    account_id: Form[int | None] = BigId,
-                    contact_id: Form[int | None] = BigId,
-                    activity_id: Form[int | None] = BigId,
-                    title: Form[str] = TitleField,
-                    description: Form[str] = DescriptionField):
+def document_upload(request, file: File[UploadedFile], form: Form[DocumentUploadIn]):
     """Upload a file (multipart) under one account, contact or activity. The title defaults
     to the file name; the type is detected from the content."""
     membership = require(request, CRM_EDIT)
     organization = membership.organization
-    record = _named_record(organization, {"account_id": account_id, "contact_id": contact_id,
-                                          "activity_id": activity_id}, required=True)
+    record = _named_record(organization, form.model_dump(), required=True)
     document = _call(services.document_upload, organization=organization,
-                     actor=request.user, record=record, file=file, title=title,
-                     description=description)
+                     actor=request.user, record=record, file=file, title=form.title,
+                     description=form.description)
     return Status(201, _document(organization, document.pk))
 
 
@@ -236,13 +240,13 @@ def document_versions(request, document_id: int, params: Query[PageParams]):
 @router.post("/crm/documents/{document_id}/versions", response={201: DocumentOut},
              auth=UPLOAD_AUTH)
 def document_add_version(request, document_id: int, file: File[UploadedFile],
-                         version: Form[int] = VersionField):
+                         form: Form[VersionUploadIn]):
     """Upload a new version (multipart `file` and the document's `version`); it becomes the
     current file, earlier versions stay downloadable."""
     membership = require(request, CRM_EDIT)
     document = _document(membership.organization, document_id)
     _call(services.document_add_version, document=document, actor=request.user, file=file,
-          version=version)
+          version=form.version)
     return Status(201, _document(membership.organization, document_id))
 
 
