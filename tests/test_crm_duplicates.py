@@ -285,3 +285,24 @@ def test_account_merge_page(org, owner, owner_client, outsider_client):
     assert response.status_code == 302
     keep.refresh_from_db()
     assert keep.tier == "strategic" and keep.industry == "Retail" and keep.name == "PT Maju"
+
+
+def test_candidates_for_one_contact(org, other_org, owner, outsider, owner_client,
+                                    outsider_client):
+    acme = services.account_create(organization=org, actor=owner, name="Acme")
+    ani = contact(org, owner, "Wijaya", first_name="Ani", email="ani@example.test",
+                  account=acme)
+    same_email = contact(org, owner, "W", email="ani@example.test")
+    same_name = contact(org, owner, "wijaya", first_name="ANÍ", account=acme)
+    contact(org, owner, "Other", account=acme)  # same account, other name
+    contact(other_org, outsider, "Wijaya", email="ani@example.test")
+    assert [c.pk for c in duplicates.contact_candidates(organization=org, contact=ani)] == [
+        same_email.pk, same_name.pk]
+    page = owner_client.get(f"/crm/duplicates/?contact={ani.pk}")
+    assert page.status_code == 200
+    assert f"?keep={ani.pk}&amp;merge={same_name.pk}".encode() in page.content
+    assert b"Other" not in page.content
+    assert outsider_client.get(f"/crm/duplicates/?contact={ani.pk}").status_code == 404
+    detail = owner_client.get(f"/crm/contacts/{ani.pk}/")
+    assert f"/crm/duplicates/?contact={ani.pk}".encode() in detail.content
+    assert f"/crm/contacts/{ani.pk}/vcard.vcf".encode() in detail.content

@@ -147,3 +147,29 @@ def account_duplicates(*, organization, kind="name", after=None, limit=GROUPS_PE
     groups = [Group(kind=kind, key=key, members=members.get(key, [])) for key in keys]
     return DuplicatePage(groups=[g for g in groups if len(g.members) > 1],
                          next_after=next_after)
+
+
+def contact_candidates(*, organization, contact, limit=MEMBERS_PER_GROUP * 5):
+    """Contacts that may be the same person as `contact`: same email or phone, or the same
+    folded name at the same account. Indexed lookups only; at most `limit`."""
+    from django.db.models import Q
+
+    condition = Q(pk__in=[])
+    if contact.email:
+        condition |= Q(email=contact.email)
+    if contact.phone:
+        condition |= Q(phone=contact.phone)
+    if contact.account_id:
+        condition |= Q(account_id=contact.account_id)
+    name = fold_name(contact.first_name, contact.last_name)
+    found = []
+    for other in (_contacts(organization).filter(condition).exclude(pk=contact.pk)
+                  .select_related("account").order_by("id")[:limit * 4]):
+        same_person = ((contact.email and other.email == contact.email)
+                       or (contact.phone and other.phone == contact.phone)
+                       or fold_name(other.first_name, other.last_name) == name)
+        if same_person:
+            found.append(other)
+        if len(found) >= limit:
+            break
+    return found

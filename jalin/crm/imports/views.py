@@ -245,6 +245,15 @@ def contact_vcards(request):
 def duplicate_list(request):
     record = "account" if request.GET.get("record") == "account" else "contact"
     after = request.GET.get("after", "")[:300] or None
+    contact_id = request.GET.get("contact", "")[:18]
+    if contact_id.isdigit():
+        contact = get_for_org_or_404(Contact.objects.filter(archived_at__isnull=True),
+                                     request.organization, pk=int(contact_id))
+        candidates = duplicates.contact_candidates(organization=request.organization,
+                                                   contact=contact)
+        return render(request, "crm/imports/duplicates.html", {
+            "for_contact": contact, "candidates": candidates, "record": "contact",
+            "kind": "", "kinds": [], "page": None})
     if record == "account":
         kind = request.GET.get("kind") if request.GET.get("kind") in duplicates.ACCOUNT_KINDS \
             else "name"
