@@ -12,6 +12,7 @@ and answer 409 `stale` if it changed since it was read. Downloads are attachment
 
 from datetime import datetime
 
+from django.http import Http404
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Query, Router, Schema, Status
@@ -25,7 +26,7 @@ from jalin.api.schemas import MAX_INT, Input
 from jalin.tenancy.access import for_org, get_for_org_or_404
 from jalin.tenancy.roles import CRM_EDIT, CRM_VIEW
 
-from ..models import Account, Activity, Contact, DocumentVersion
+from ..models import Account, Activity, Contact, Document, DocumentVersion
 from . import selectors, services, uploads
 from .views import download_response
 
@@ -37,8 +38,9 @@ ORDER = ("-created_at", "-id")
 
 class UploadAuth:
     """Authenticates like the API (token, then session with CSRF), but first puts the size
-    limit in front of the upload handlers, and answers 413 for an oversized body before
-    ninja reads the form."""
+    limit in front of the upload handlers; then, before ninja reads the form, answers 404
+    for a document of another organization (its body is never parsed) and 413 for an
+    oversized body."""
 
     def __init__(self):
         self.inner = [BearerTokenAuth(), SessionMembershipAuth()]
@@ -51,6 +53,14 @@ class UploadAuth:
                 break
         else:
             return None
+        match = getattr(request, "resolver_match", None)
+        document_id = match.kwargs.get("document_id") if match else None
+        if document_id is not None:
+            membership = getattr(request, "membership", None)
+            organization = membership.organization if membership else None
+            if not str(document_id).isdigit() or not for_org(Document, organization).filter(
+                    pk=int(document_id[:18])).exists():
+                raise Http404
         if uploads.too_large(request):  # parses the body now, through the size limit
             raise _too_large()
         return result
