@@ -9,6 +9,7 @@
 
 from typing import Any, Literal
 
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
 from jalin.api.auth import require
@@ -102,7 +103,8 @@ def saved_view_post(request, payload: SavedViewIn):
     membership = require(request, CRM_VIEW)
     if payload.shared and not has_perm(membership, CRM_EDIT):
         raise ProblemError(403, code="permission_denied",
-                           detail="Your role does not allow this (needs crm.edit).")
+                           detail=_("Your role does not allow this (needs %(perm)s).")
+                           % {"perm": CRM_EDIT})
     view = saved_views.saved_view_create(
         organization=membership.organization, actor=request.user, target=payload.target,
         name=payload.name, query=payload.query, shared=payload.shared)
