@@ -63,12 +63,14 @@ def test_post_mentions_only_active_members_of_the_organization(org, other_org, o
     Membership.objects.create(user=twin, organization=other_org, role=Role.SALES)
     gone = make_user("gone")
     Membership.objects.create(user=gone, organization=org, role=Role.SALES, is_active=False)
+    portal = make_user("portal")  # a member whose role cannot read the CRM
+    Membership.objects.create(user=portal, organization=org, role=Role.BUYER)
     comment = post(org, owner, account,
                    "@Member please call them. cc @sari @outsider @gone @nobody @owner "
-                   "mail budi@member.test")
+                   "@portal mail budi@member.test")
     assert sorted(user.username for user in comment.mentions.all()) == ["member", "owner"]
     assert mentions(member).count() == 1
-    for user in (twin, outsider, gone, owner):  # never the author about themselves
+    for user in (twin, outsider, gone, portal, owner):  # never the author about themselves
         assert not mentions(user).exists()
     notification = mentions(member).get()
     assert notification.key == f"mention:comment:{comment.pk}"

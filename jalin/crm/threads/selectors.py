@@ -9,7 +9,7 @@ from jalin.api.pagination import paginate
 from jalin.tenancy.access import for_org
 
 from ..models import Comment, CommentRevision
-from .services import record_kind
+from .services import mentionable_users, record_kind
 
 PER_PAGE = 20
 POST_ORDER = ("-created_at", "-id")
@@ -47,10 +47,10 @@ def revisions(comment):
 
 
 def member_suggestions(*, organization, q, limit=MAX_SUGGESTIONS):
-    """Active members of `organization` whose username or name starts with `q`."""
+    """Colleagues who can be mentioned (see services.mentionable_users) whose username or
+    name starts with `q`."""
     q = (q or "").strip().lstrip("@")[:50]
-    members = User.objects.filter(is_active=True, memberships__organization=organization,
-                                  memberships__is_active=True)
+    members = mentionable_users(organization)
     if q:
         members = members.filter(Q(username__istartswith=q) | Q(first_name__istartswith=q)
                                  | Q(last_name__istartswith=q))

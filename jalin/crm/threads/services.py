@@ -25,7 +25,7 @@ from jalin.core.audit import audit_record
 from jalin.core.events import emit_event
 from jalin.core.notifications import notify
 from jalin.tenancy.models import Membership
-from jalin.tenancy.roles import ORG_MANAGE, has_perm
+from jalin.tenancy.roles import CRM_VIEW, ORG_MANAGE, Role, has_perm, role_permissions
 from jalin.tenancy.services import StaleVersion
 
 from ..models import Account, Activity, Comment, CommentRevision, Contact
@@ -79,16 +79,27 @@ def mention_names(body):
     return names[:MAX_MENTIONS]
 
 
+def reader_roles():
+    """Roles that may read the CRM: only their holders can be mentioned (a mention sends an
+    excerpt and a link to the record)."""
+    return [role for role in Role.values if CRM_VIEW in role_permissions(role)]
+
+
+def mentionable_users(organization):
+    """Active users with an active membership of `organization` that may read the CRM."""
+    return User.objects.filter(
+        is_active=True, memberships__organization=organization, memberships__is_active=True,
+        memberships__role__in=reader_roles())
+
+
 def resolve_mentions(organization, body):
-    """Active members of `organization` named by @username in `body` (case-insensitive);
+    """Colleagues named by @username in `body` (case-insensitive) who can read the thread;
     other names resolve to nobody."""
     names = mention_names(body)
     if not names:
         return []
-    return list(User.objects.annotate(lower_username=Lower("username")).filter(
-        lower_username__in=names, is_active=True,
-        memberships__organization=organization, memberships__is_active=True,
-    ).distinct().order_by("pk"))
+    return list(mentionable_users(organization).annotate(lower_username=Lower("username"))
+                .filter(lower_username__in=names).distinct().order_by("pk"))
 
 
 def _clean_body(body):
