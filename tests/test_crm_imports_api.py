@@ -84,3 +84,32 @@ def test_api_refuses_big_files_bad_input_and_strangers(org, owner, owner_client,
     client.force_login(viewer)
     assert post_file(client).status_code == 403
     assert ImportJob.objects.count() == 1
+
+
+def test_import_list_api_query_count_is_flat(org, owner, owner_client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def count():
+        with CaptureQueriesContext(connection) as context:
+            assert owner_client.get("/api/v1/crm/imports?limit=50").status_code == 200
+        return len(context.captured_queries)
+
+    for _ in range(3):
+        post_file(owner_client)
+    count()
+    few = count()
+    for _ in range(20):
+        post_file(owner_client)
+    assert count() == few
+
+
+def test_a_job_runs_once(org, owner, owner_client):
+    from jalin.crm.imports import services
+
+    import_id = post_file(owner_client).json()["id"]
+    ImportJob.objects.filter(pk=import_id).update(status="queued")
+    services.import_process(job_id=import_id)
+    ImportJob.objects.filter(pk=import_id).update(status="previewed", processed_rows=0)
+    assert services.import_process(job_id=import_id) == {"skipped": True}
+    assert ImportJob.objects.get(pk=import_id).processed_rows == 0

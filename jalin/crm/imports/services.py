@@ -201,6 +201,7 @@ def _queue(*, job, actor, mode, valid_only=None):
         if valid_only is not None:
             mapping["options"] = {**mapping.get("options", {}), "valid_only": bool(valid_only)}
         mapping["mode"] = mode
+        mapping["phase"] = "check"
         locked.mapping = mapping
         locked.status = ImportStatus.QUEUED
         locked.processed_rows = 0
@@ -569,10 +570,12 @@ def _save_progress(job, **fields):
 
 def import_process(*, job_id):
     """The task body: check every row; with mode "import" and no blocking errors, write."""
-    job = ImportJob.objects.select_related("organization", "created_by").get(pk=job_id)
-    if job.status != ImportStatus.QUEUED:
+    # Claim the job: of two workers handed the same job, one runs it.
+    claimed = ImportJob.objects.filter(pk=job_id, status=ImportStatus.QUEUED).update(
+        status=ImportStatus.RUNNING, processed_rows=0)
+    if not claimed:
         return {"skipped": True}
-    _save_progress(job, status=ImportStatus.RUNNING, processed_rows=0)
+    job = ImportJob.objects.select_related("organization", "created_by").get(pk=job_id)
     try:
         return _process(job)
     except Exception:
@@ -617,6 +620,7 @@ def _process(job):
                        updated_count=0, total_rows=processed,
                        finished_at=timezone.now() if mode == "import" else None)
         return result
+    _save_progress(job, mapping={**job.mapping, "phase": "write"})
     try:
         written = _write(job, importer=importer, prepared=prepared, errors=errors,
                          error_count=error_count, processed=processed)

@@ -122,6 +122,7 @@ def _detail_context(request, job):
     context = {"job": job, "result": job.mapping.get("result", {}),
                "options": job.mapping.get("options", {}),
                "mode": job.mapping.get("mode", ""),
+               "phase": job.mapping.get("phase", ""),
                "errors": job.errors[:200], "running": job.status in services.ACTIVE}
     if job.status in (ImportStatus.PREVIEWED, ImportStatus.UPLOADED) and job.file:
         columns = {column: field for column, field in job.mapping.get("columns", {}).items()
