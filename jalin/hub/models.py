@@ -6,6 +6,7 @@ Money is a Decimal plus an ISO 4217 currency code. Quantities are whole units of
 product's unit of measure.
 """
 
+from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -218,6 +219,8 @@ class TradingRelationship(models.Model):
     categories = models.ManyToManyField(
         Category, blank=True, related_name="+", verbose_name=_("entitled categories")
     )
+    tax_exempt = models.BooleanField(_("tax exempt"), default=False,
+                                     help_text=_("Orders of this buyer carry no tax."))
     created_at = models.DateTimeField(default=timezone.now)
     version = models.PositiveIntegerField(default=1)
 
@@ -241,3 +244,411 @@ class TradingRelationship(models.Model):
     @property
     def is_active(self):
         return self.status == RelationshipStatus.ACTIVE
+
+
+# --- Supplier and buyer settings -----------------------------------------------------------
+
+
+class SupplierSettings(models.Model):
+    """How a supplier sells: whether its prices include tax, and whether buyers see stock
+    numbers (otherwise only "in stock / low / out")."""
+
+    supplier = models.OneToOneField(Organization, on_delete=models.CASCADE,
+                                    related_name="hub_supplier_settings")
+    prices_include_tax = models.BooleanField(_("prices include tax"), default=False)
+    show_stock_quantity = models.BooleanField(_("show stock numbers to buyers"), default=False)
+    version = models.PositiveIntegerField(default=1)
+
+    tenant_owner = "supplier"
+
+    class Meta:
+        verbose_name = _("supplier settings")
+
+    def __str__(self):
+        return f"{self.supplier_id} settings"
+
+
+class BuyerSettings(models.Model):
+    """A buyer organization's ordering rules: orders above `approval_threshold` (in
+    `currency`) wait for a buyer approver. Empty threshold: no approval needed."""
+
+    buyer = models.OneToOneField(Organization, on_delete=models.CASCADE,
+                                 related_name="hub_buyer_settings")
+    approval_threshold = models.DecimalField(
+        _("approval threshold"), max_digits=CREDIT_MAX_DIGITS,
+        decimal_places=CREDIT_DECIMAL_PLACES, null=True, blank=True,
+        validators=[MinValueValidator(0)],
+    )
+    currency = models.CharField(
+        _("currency"), max_length=3, default="IDR", validators=[validate_currency]
+    )
+    version = models.PositiveIntegerField(default=1)
+
+    tenant_owner = "buyer"
+
+    class Meta:
+        verbose_name = _("buyer settings")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(approval_threshold__isnull=True) | Q(approval_threshold__gte=0),
+                name="hub_buyer_threshold"),
+        ]
+
+    def __str__(self):
+        return f"{self.buyer_id} settings"
+
+
+class TaxRule(models.Model):
+    """A supplier's tax rate (percent) for one tax class. Missing rules fall back to
+    `jalin.hub.tax.DEFAULT_RATES`."""
+
+    supplier = models.ForeignKey(Organization, on_delete=models.CASCADE,
+                                 related_name="hub_tax_rules")
+    tax_class = models.CharField(_("tax class"), max_length=16, choices=TaxClass.choices)
+    rate = models.DecimalField(_("rate (%)"), max_digits=7, decimal_places=4,
+                               validators=[MinValueValidator(0)])
+    name = models.CharField(_("name"), max_length=60, default="PPN")
+
+    tenant_owner = "supplier"
+
+    class Meta:
+        ordering = ["tax_class"]
+        verbose_name = _("tax rule")
+        constraints = [
+            models.UniqueConstraint(fields=["supplier", "tax_class"], name="hub_tax_rule_class"),
+            models.CheckConstraint(condition=Q(rate__gte=0) & Q(rate__lte=100),
+                                   name="hub_tax_rule_rate"),
+        ]
+
+    def __str__(self):
+        return f"{self.tax_class} {self.rate}%"
+
+
+# --- Warehouses and stock ------------------------------------------------------------------
+
+
+class Warehouse(models.Model):
+    supplier = models.ForeignKey(Organization, on_delete=models.CASCADE,
+                                 related_name="hub_warehouses")
+    code = models.CharField(_("code"), max_length=20)
+    name = models.CharField(_("name"), max_length=120)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    tenant_owner = "supplier"
+
+    class Meta:
+        ordering = ["code", "id"]
+        verbose_name = _("warehouse")
+        constraints = [
+            models.UniqueConstraint(fields=["supplier", "code"], name="hub_warehouse_code"),
+        ]
+
+    def __str__(self):
+        return f"{self.code} · {self.name}"
+
+
+class StockLevel(models.Model):
+    """Units of one product in one warehouse. `available = on_hand - reserved`; the database
+    refuses any row where that would go negative."""
+
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.CASCADE, related_name="stock")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="stock")
+    on_hand = models.IntegerField(_("on hand"), default=0)
+    reserved = models.IntegerField(_("reserved"), default=0)
+    low_stock_threshold = models.IntegerField(_("low-stock threshold"), default=0)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    tenant_owner = "warehouse__supplier"
+
+    class Meta:
+        ordering = ["warehouse_id", "product_id"]
+        verbose_name = _("stock level")
+        constraints = [
+            models.UniqueConstraint(fields=["warehouse", "product"], name="hub_stock_one_row"),
+            models.CheckConstraint(condition=Q(on_hand__gte=0), name="hub_stock_on_hand"),
+            models.CheckConstraint(condition=Q(reserved__gte=0), name="hub_stock_reserved"),
+            models.CheckConstraint(condition=Q(reserved__lte=F("on_hand")),
+                                   name="hub_stock_reserved_le_on_hand"),
+            models.CheckConstraint(condition=Q(low_stock_threshold__gte=0),
+                                   name="hub_stock_threshold"),
+        ]
+        indexes = [models.Index(fields=["product", "warehouse"], name="hub_stock_product")]
+
+    def __str__(self):
+        return f"{self.warehouse_id}/{self.product_id}: {self.on_hand}"
+
+    @property
+    def available(self):
+        return self.on_hand - self.reserved
+
+    @property
+    def is_low(self):
+        return self.low_stock_threshold > 0 and self.available <= self.low_stock_threshold
+
+
+class MovementKind(models.TextChoices):
+    ADJUSTMENT = "adjustment", _("Adjustment")
+    RESERVATION = "reservation", _("Reservation")
+    RELEASE = "release", _("Release")
+    SHIPMENT = "shipment", _("Shipment")
+
+
+class StockMovement(models.Model):
+    """The stock ledger: every change of on_hand or reserved, with why and who."""
+
+    stock = models.ForeignKey(StockLevel, on_delete=models.CASCADE, related_name="movements")
+    kind = models.CharField(max_length=16, choices=MovementKind.choices)
+    on_hand_delta = models.IntegerField(default=0)
+    reserved_delta = models.IntegerField(default=0)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    order = models.ForeignKey("Order", on_delete=models.SET_NULL, null=True, blank=True,
+                              related_name="+")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+                              blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    tenant_owner = "stock__warehouse__supplier"
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("stock movement")
+
+    def __str__(self):
+        return f"{self.kind} {self.on_hand_delta}/{self.reserved_delta}"
+
+
+# --- Carts ---------------------------------------------------------------------------------
+
+
+class Cart(models.Model):
+    """One cart per (buyer organization, supplier, user). Lines hold quantities only: the
+    price is computed at checkout from the buyer's relationship, never taken from input."""
+
+    buyer = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="hub_carts")
+    supplier = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="hub_carts")
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    tenant_owner = "buyer"
+
+    class Meta:
+        ordering = ["supplier_id", "id"]
+        verbose_name = _("cart")
+        constraints = [
+            models.UniqueConstraint(fields=["buyer", "supplier", "user"], name="hub_one_cart"),
+        ]
+
+    def __str__(self):
+        return f"cart {self.pk}"
+
+
+class CartLine(models.Model):
+    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    quantity = models.PositiveIntegerField(_("quantity"))
+
+    tenant_owner = "cart__buyer"
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["cart", "product"], name="hub_cart_line_product"),
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="hub_cart_line_qty"),
+        ]
+
+    def __str__(self):
+        return f"{self.product_id} × {self.quantity}"
+
+
+# --- Orders --------------------------------------------------------------------------------
+
+
+class OrderStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted")
+    AWAITING_APPROVAL = "awaiting_approval", _("Awaiting approval")
+    CREDIT_HOLD = "credit_hold", _("Credit hold")
+    CONFIRMED = "confirmed", _("Confirmed")
+    PARTIALLY_SHIPPED = "partially_shipped", _("Partially shipped")
+    SHIPPED = "shipped", _("Shipped")
+    DELIVERED = "delivered", _("Delivered")
+    CLOSED = "closed", _("Closed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+# Orders in these states count towards the buyer's credit exposure.
+OPEN_STATUSES = (
+    OrderStatus.SUBMITTED, OrderStatus.AWAITING_APPROVAL, OrderStatus.CONFIRMED,
+    OrderStatus.PARTIALLY_SHIPPED, OrderStatus.SHIPPED, OrderStatus.DELIVERED,
+)
+
+
+class OrderCounter(models.Model):
+    """The next order number of a supplier; locked while numbering, so numbers have no gaps."""
+
+    supplier = models.OneToOneField(Organization, on_delete=models.CASCADE, related_name="+")
+    last_number = models.PositiveIntegerField(default=0)
+
+    tenant_owner = "supplier"
+
+    def __str__(self):
+        return f"{self.supplier_id}: {self.last_number}"
+
+
+class Order(models.Model):
+    supplier = models.ForeignKey(Organization, on_delete=models.PROTECT,
+                                 related_name="hub_orders_received")
+    buyer = models.ForeignKey(Organization, on_delete=models.PROTECT,
+                              related_name="hub_orders_placed")
+    relationship = models.ForeignKey(TradingRelationship, on_delete=models.PROTECT,
+                                     related_name="orders")
+    number = models.PositiveIntegerField(_("number"))
+    placed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                  null=True, related_name="+")
+    entered_by_supplier = models.BooleanField(default=False)
+    status = models.CharField(_("status"), max_length=20, choices=OrderStatus.choices,
+                              default=OrderStatus.DRAFT)
+    currency = models.CharField(_("currency"), max_length=3, validators=[validate_currency])
+    prices_include_tax = models.BooleanField(default=False)
+    tax_exempt = models.BooleanField(default=False)
+    total_net = models.DecimalField(max_digits=CREDIT_MAX_DIGITS,
+                                    decimal_places=CREDIT_DECIMAL_PLACES, default=0)
+    total_tax = models.DecimalField(max_digits=CREDIT_MAX_DIGITS,
+                                    decimal_places=CREDIT_DECIMAL_PLACES, default=0)
+    total_gross = models.DecimalField(max_digits=CREDIT_MAX_DIGITS,
+                                      decimal_places=CREDIT_DECIMAL_PLACES, default=0)
+    buyer_reference = models.CharField(_("your reference"), max_length=80, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    needs_approval = models.BooleanField(default=False)
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                    null=True, blank=True, related_name="+")
+    approved_at = models.DateTimeField(null=True, blank=True)
+    credit_released_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                           null=True, blank=True, related_name="+")
+    credit_released_at = models.DateTimeField(null=True, blank=True)
+    stock_reserved = models.BooleanField(default=False)
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+    version = models.PositiveIntegerField(default=1)
+
+    tenant_parties = ("supplier", "buyer")
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("order")
+        constraints = [
+            models.UniqueConstraint(fields=["supplier", "number"], name="hub_order_number"),
+            models.UniqueConstraint(fields=["buyer", "idempotency_key"],
+                                    condition=Q(idempotency_key__isnull=False),
+                                    name="hub_order_idempotency"),
+            models.CheckConstraint(condition=~Q(supplier=F("buyer")),
+                                   name="hub_order_two_parties"),
+        ]
+        indexes = [
+            models.Index(fields=["supplier", "status", "id"], name="hub_order_sup_status"),
+            models.Index(fields=["buyer", "status", "id"], name="hub_order_buyer_status"),
+            models.Index(fields=["relationship", "status"], name="hub_order_rel_status"),
+        ]
+
+    def __str__(self):
+        return f"#{self.number}"
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveSmallIntegerField(default=1)
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    sku = models.CharField(_("SKU"), max_length=64)
+    name = models.CharField(_("name"), max_length=200)
+    unit = models.CharField(_("unit"), max_length=20)
+    quantity = models.PositiveIntegerField(_("quantity"))
+    unit_price = models.DecimalField(_("unit price"), max_digits=PRICE_MAX_DIGITS,
+                                     decimal_places=PRICE_DECIMAL_PLACES)
+    tax_class = models.CharField(max_length=16, choices=TaxClass.choices)
+    tax_rate = models.DecimalField(max_digits=7, decimal_places=4)
+    line_net = models.DecimalField(max_digits=CREDIT_MAX_DIGITS,
+                                   decimal_places=CREDIT_DECIMAL_PLACES)
+    line_tax = models.DecimalField(max_digits=CREDIT_MAX_DIGITS,
+                                   decimal_places=CREDIT_DECIMAL_PLACES)
+    line_gross = models.DecimalField(max_digits=CREDIT_MAX_DIGITS,
+                                     decimal_places=CREDIT_DECIMAL_PLACES)
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, null=True, blank=True,
+                                  related_name="+")
+    shipped_quantity = models.PositiveIntegerField(default=0)
+
+    tenant_parties = ("order__supplier", "order__buyer")
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="hub_order_line_qty"),
+            models.CheckConstraint(condition=Q(shipped_quantity__lte=F("quantity")),
+                                   name="hub_order_line_shipped"),
+        ]
+
+    def __str__(self):
+        return f"{self.sku} × {self.quantity}"
+
+    @property
+    def open_quantity(self):
+        return self.quantity - self.shipped_quantity
+
+
+class OrderStatusChange(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=20, choices=OrderStatus.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=OrderStatus.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+                              related_name="+")
+    reason = models.CharField(max_length=500, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    tenant_parties = ("order__supplier", "order__buyer")
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self):
+        return f"{self.from_status} → {self.to_status}"
+
+
+class Shipment(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="shipments")
+    number = models.PositiveSmallIntegerField(default=1)
+    carrier = models.CharField(_("carrier"), max_length=80, blank=True)
+    tracking = models.CharField(_("tracking number"), max_length=120, blank=True)
+    shipped_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                   null=True, related_name="+")
+    shipped_at = models.DateTimeField(default=timezone.now)
+
+    tenant_parties = ("order__supplier", "order__buyer")
+
+    class Meta:
+        ordering = ["number", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "number"], name="hub_shipment_number"),
+        ]
+
+    def __str__(self):
+        return f"shipment {self.number}"
+
+
+class ShipmentLine(models.Model):
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="lines")
+    order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+
+    tenant_parties = ("shipment__order__supplier", "shipment__order__buyer")
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="hub_shipment_line_qty"),
+        ]
+
+    def __str__(self):
+        return f"{self.order_line_id} × {self.quantity}"

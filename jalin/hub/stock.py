@@ -1,0 +1,244 @@
+"""Stock per warehouse: adjustments, reservations for orders, releases and shipments.
+
+Every change of `on_hand` or `reserved` locks the `StockLevel` rows it touches and writes a
+`StockMovement`. Rows are always locked in (warehouse id, product id) order, whoever locks them
+(orders, cancellations, shipments, adjustments), so two transactions never wait on each other
+in a circle. The database check constraints (on_hand ≥ 0, reserved ≥ 0, reserved ≤ on_hand)
+are the last line of defence: the code checks first and answers a clear error.
+
+A stock level is *low* when it has a threshold and `available ≤ threshold`; when a change takes
+it from above to at-or-below, `hub.stock.low` is emitted (once per crossing).
+"""
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from jalin.core.audit import audit_record
+from jalin.core.events import emit_event
+
+from .models import MovementKind, Product, StockLevel, StockMovement, Warehouse
+from .services import HubError, _require_supplier
+
+MAX_DELTA = 10**9
+
+
+def warehouse_create(*, supplier, actor, code, name, is_active=True):
+    _require_supplier(supplier)
+    code, name = (code or "").strip().upper(), (name or "").strip()
+    if not code or len(code) > 20:
+        raise HubError(_("Enter a code of at most 20 characters."), code="invalid_code",
+                       field="code")
+    if not name or len(name) > 120:
+        raise HubError(_("Enter a name."), code="invalid_name", field="name")
+    with transaction.atomic():
+        warehouse = Warehouse(supplier=supplier, code=code, name=name, is_active=is_active)
+        try:
+            with transaction.atomic():
+                warehouse.save()
+        except IntegrityError as exc:
+            raise HubError(_("A warehouse with this code exists."), code="duplicate_code",
+                           field="code") from exc
+        audit_record(actor=actor, organization=supplier, action="hub.warehouse.created",
+                     obj=warehouse, after={"code": code, "name": name})
+        emit_event(type="hub.warehouse.created", organization=supplier, aggregate=warehouse,
+                   actor=actor, payload={"warehouse_id": warehouse.pk, "code": code})
+    return warehouse
+
+
+def warehouse_update(*, warehouse, actor, name=None, is_active=None):
+    with transaction.atomic():
+        locked = Warehouse.objects.select_for_update().get(pk=warehouse.pk)
+        if name is not None:
+            if not name.strip():
+                raise HubError(_("Enter a name."), code="invalid_name", field="name")
+            locked.name = name.strip()[:120]
+        if is_active is not None:
+            locked.is_active = is_active
+        locked.save()
+        audit_record(actor=actor, organization=locked.supplier, action="hub.warehouse.updated",
+                     obj=locked, after={"name": locked.name, "is_active": locked.is_active})
+        emit_event(type="hub.warehouse.updated", organization=locked.supplier,
+                   aggregate=locked, actor=actor,
+                   payload={"warehouse_id": locked.pk, "is_active": locked.is_active})
+    return locked
+
+
+def _locked_level(warehouse, product):
+    """The (warehouse, product) row, created if missing, locked for this transaction."""
+    level = StockLevel.objects.select_for_update().filter(warehouse=warehouse,
+                                                          product=product).first()
+    if level is not None:
+        return level
+    try:
+        with transaction.atomic():
+            StockLevel.objects.create(warehouse=warehouse, product=product)
+    except IntegrityError:
+        pass  # created concurrently: lock theirs
+    return StockLevel.objects.select_for_update().get(warehouse=warehouse, product=product)
+
+
+def _low_crossing(level, before_available):
+    threshold = level.low_stock_threshold
+    return threshold > 0 and before_available > threshold >= level.available
+
+
+def _emit_low(level, actor):
+    supplier = level.warehouse.supplier
+    emit_event(type="hub.stock.low", organization=supplier, aggregate=level, actor=actor,
+               payload={"stock_id": level.pk, "warehouse_id": level.warehouse_id,
+                        "product_id": level.product_id, "available": level.available,
+                        "threshold": level.low_stock_threshold})
+
+
+def _apply(level, *, kind, on_hand_delta=0, reserved_delta=0, reason="", order=None,
+           actor=None):
+    """Change a locked level, write the ledger row, emit hub.stock.low on a crossing."""
+    before_available = level.available
+    level.on_hand += on_hand_delta
+    level.reserved += reserved_delta
+    level.updated_at = timezone.now()
+    level.save(update_fields=["on_hand", "reserved", "updated_at"])
+    StockMovement.objects.create(stock=level, kind=kind, on_hand_delta=on_hand_delta,
+                                 reserved_delta=reserved_delta, reason=reason[:200],
+                                 order=order, actor=actor if getattr(actor, "pk", None) else None)
+    if _low_crossing(level, before_available):
+        _emit_low(level, actor)
+
+
+def stock_adjust(*, warehouse, product, delta, reason, actor, low_stock_threshold=None):
+    """Add (or with a negative delta remove) units on hand, for a stated reason."""
+    if product.supplier_id != warehouse.supplier_id:
+        raise HubError(_("No such product."), code="not_found", field="product")
+    if not isinstance(delta, int) or isinstance(delta, bool) or abs(delta) > MAX_DELTA:
+        raise HubError(_("Enter a whole number of units."), code="invalid_quantity",
+                       field="delta")
+    reason = (reason or "").strip()
+    if not reason:
+        raise HubError(_("Say why the stock changes."), code="reason_required", field="reason")
+    if low_stock_threshold is not None and (
+        not isinstance(low_stock_threshold, int) or not 0 <= low_stock_threshold <= MAX_DELTA
+    ):
+        raise HubError(_("The threshold is a whole number, 0 or more."),
+                       code="invalid_threshold", field="low_stock_threshold")
+    with transaction.atomic():
+        level = _locked_level(warehouse, product)
+        if level.on_hand + delta < level.reserved:
+            raise HubError(
+                _("Only %(free)s units are not reserved; on hand cannot go below the "
+                  "reserved quantity.") % {"free": level.available},
+                code="below_reserved", field="delta")
+        if low_stock_threshold is not None:
+            level.low_stock_threshold = low_stock_threshold
+            level.save(update_fields=["low_stock_threshold"])
+        if delta:
+            _apply(level, kind=MovementKind.ADJUSTMENT, on_hand_delta=delta, reason=reason,
+                   actor=actor)
+        audit_record(actor=actor, organization=warehouse.supplier, action="hub.stock.adjusted",
+                     obj=level, after={"warehouse": warehouse.code, "sku": product.sku,
+                                       "delta": delta, "reason": reason,
+                                       "on_hand": level.on_hand})
+        emit_event(type="hub.stock.adjusted", organization=warehouse.supplier, aggregate=level,
+                   actor=actor,
+                   payload={"stock_id": level.pk, "warehouse_id": warehouse.pk,
+                            "product_id": product.pk, "delta": delta, "reason": reason[:120],
+                            "on_hand": level.on_hand, "available": level.available})
+    return level
+
+
+# --- Used by orders (inside the order's transaction) ---------------------------------------
+
+
+def lock_levels(*, supplier_id, product_ids):
+    """Lock the active warehouses' rows of these products in (warehouse, product) order."""
+    return list(
+        StockLevel.objects.select_for_update(of=("self",))
+        .filter(product_id__in=sorted(set(product_ids)), warehouse__supplier_id=supplier_id,
+                warehouse__is_active=True)
+        .select_related("warehouse")
+        .order_by("warehouse_id", "product_id")
+    )
+
+
+def reserve(*, supplier_id, wanted, actor, order=None, reason=""):
+    """Reserve `wanted` ({product_id: quantity}) from one warehouse per product (the first,
+    by id, that has enough). All or nothing: returns {product_id: StockLevel}, or raises
+    HubError(out_of_stock) naming the products that cannot be served, changing nothing."""
+    levels = lock_levels(supplier_id=supplier_id, product_ids=wanted)
+    chosen, short = {}, []
+    for product_id, quantity in wanted.items():
+        level = next((lv for lv in levels
+                      if lv.product_id == product_id and lv.available >= quantity), None)
+        if level is None:
+            short.append(product_id)
+        else:
+            chosen[product_id] = level
+    if short:
+        skus = ", ".join(sorted(Product.objects.filter(pk__in=short)
+                                .values_list("sku", flat=True)))
+        error = HubError(_("Not enough stock for: %(skus)s.") % {"skus": skus},
+                         code="out_of_stock", field="lines")
+        error.product_ids = short
+        raise error
+    if order is not None:
+        for product_id, level in sorted(chosen.items(),
+                                        key=lambda kv: (kv[1].warehouse_id, kv[0])):
+            _apply(level, kind=MovementKind.RESERVATION, reserved_delta=wanted[product_id],
+                   reason=reason, order=order, actor=actor)
+    return chosen
+
+
+def apply_reservations(*, chosen, wanted, order, actor, reason=""):
+    for product_id, level in sorted(chosen.items(), key=lambda kv: (kv[1].warehouse_id, kv[0])):
+        _apply(level, kind=MovementKind.RESERVATION, reserved_delta=wanted[product_id],
+               reason=reason, order=order, actor=actor)
+
+
+def release(*, order, lines, actor, reason=""):
+    """Give back the reserved, unshipped units of these order lines."""
+    keyed = {(line.warehouse_id, line.product_id): line for line in lines
+             if line.warehouse_id and line.open_quantity > 0}
+    if not keyed:
+        return
+    levels = (StockLevel.objects.select_for_update()
+              .filter(warehouse_id__in={k[0] for k in keyed},
+                      product_id__in={k[1] for k in keyed})
+              .select_related("warehouse").order_by("warehouse_id", "product_id"))
+    for level in levels:
+        line = keyed.get((level.warehouse_id, level.product_id))
+        if line is not None:
+            _apply(level, kind=MovementKind.RELEASE, reserved_delta=-line.open_quantity,
+                   reason=reason, order=order, actor=actor)
+
+
+def consume(*, order, shipped, actor, reason=""):
+    """Ship reserved units: {(warehouse_id, product_id): quantity} leave on hand and reserved."""
+    levels = (StockLevel.objects.select_for_update()
+              .filter(warehouse_id__in={k[0] for k in shipped},
+                      product_id__in={k[1] for k in shipped})
+              .select_related("warehouse").order_by("warehouse_id", "product_id"))
+    for level in levels:
+        quantity = shipped.get((level.warehouse_id, level.product_id))
+        if quantity:
+            _apply(level, kind=MovementKind.SHIPMENT, on_hand_delta=-quantity,
+                   reserved_delta=-quantity, reason=reason, order=order, actor=actor)
+
+
+def availability(level_rows, product_ids):
+    """{product_id: (status, available)} from (product_id, on_hand, reserved, threshold)
+    rows; status is "in_stock", "low" or "out"."""
+    totals = {}
+    for product_id, on_hand, reserved, threshold in level_rows:
+        available, limit = totals.get(product_id, (0, 0))
+        totals[product_id] = (available + on_hand - reserved, limit + threshold)
+    result = {}
+    for product_id in product_ids:
+        available, threshold = totals.get(product_id, (0, 0))
+        if available <= 0:
+            status = "out"
+        elif threshold and available <= threshold:
+            status = "low"
+        else:
+            status = "in_stock"
+        result[product_id] = (status, max(available, 0))
+    return result
