@@ -1,0 +1,80 @@
+"""Reads of ordering: warehouses and stock (supplier), orders (both parties), availability
+shown to buyers. Everything starts from the acting organization."""
+
+from django.db.models import F, Prefetch
+
+from jalin.tenancy.access import for_org, get_for_org_or_404
+
+from . import stock
+from .models import (
+    Order,
+    RelationshipStatus,
+    Shipment,
+    StockLevel,
+    SupplierSettings,
+    TradingRelationship,
+    Warehouse,
+)
+
+
+def warehouses_for(*, supplier):
+    return for_org(Warehouse, supplier).order_by("code", "id")
+
+
+def stock_levels(*, supplier, warehouse_id=None, product_id=None, low=False, search=""):
+    queryset = for_org(StockLevel, supplier).select_related("warehouse", "product")
+    if warehouse_id:
+        queryset = queryset.filter(warehouse_id=warehouse_id)
+    if product_id:
+        queryset = queryset.filter(product_id=product_id)
+    if search:
+        queryset = queryset.filter(product__sku__istartswith=search[:100])
+    if low:
+        queryset = queryset.filter(low_stock_threshold__gt=0,
+                                   on_hand__lte=F("reserved") + F("low_stock_threshold"))
+    return queryset
+
+
+def orders_for(*, organization, status=None, side=None):
+    """Orders the organization placed or received (`side`: "buyer"/"supplier" narrows)."""
+    queryset = for_org(Order, organization).select_related("supplier", "buyer")
+    if side == "buyer":
+        queryset = queryset.filter(buyer=organization)
+    elif side == "supplier":
+        queryset = queryset.filter(supplier=organization)
+    if status:
+        queryset = queryset.filter(status=status)
+    return queryset
+
+
+def order_detail(*, organization, pk):
+    queryset = orders_for(organization=organization).prefetch_related(
+        "lines", "status_changes",
+        Prefetch("shipments", queryset=Shipment.objects.prefetch_related("lines")),
+    )
+    return get_for_org_or_404(queryset, organization, pk=pk)
+
+
+def buyer_relationship(*, buyer, supplier_id):
+    return (TradingRelationship.objects
+            .filter(buyer=buyer, supplier_id=supplier_id, status=RelationshipStatus.ACTIVE)
+            .select_related("supplier", "buyer").first())
+
+
+def supplier_relationship(*, supplier, buyer_id):
+    return (TradingRelationship.objects
+            .filter(supplier=supplier, buyer_id=buyer_id, status=RelationshipStatus.ACTIVE)
+            .select_related("supplier", "buyer").first())
+
+
+def availability_for(*, supplier_id, product_ids):
+    """{product_id: (status, number or None)} for a page of products; one query (plus one
+    for the supplier's setting). The number is shown only if the supplier allows it."""
+    rows = (StockLevel.objects.filter(product_id__in=list(product_ids),
+                                      warehouse__supplier_id=supplier_id,
+                                      warehouse__is_active=True)
+            .values_list("product_id", "on_hand", "reserved", "low_stock_threshold"))
+    show = SupplierSettings.objects.filter(supplier_id=supplier_id,
+                                           show_stock_quantity=True).exists()
+    return {pid: (status, number if show else None)
+            for pid, (status, number) in stock.availability(rows, product_ids).items()}
