@@ -52,10 +52,6 @@ def record_url(record):
         return ""
 
 
-def max_mb():
-    return f"{services.max_bytes() / (1024 * 1024):g}"
-
-
 def panel_context(request, record, *, error="", error_field=""):
     """What the panel needs (one query for the documents), or None for a record that has no
     documents or a request outside an organization."""
@@ -74,7 +70,7 @@ def panel_context(request, record, *, error="", error_field=""):
         "can_edit": has_perm(getattr(request, "membership", None), CRM_EDIT),
         "upload_url": reverse("crm:document_upload"),
         "record_url": record_url(record),
-        "max_bytes": services.max_bytes(), "max_mb": max_mb(),
+        "max_bytes": services.max_bytes(), "too_large": services.too_large_message(),
     }
 
 
@@ -226,7 +222,7 @@ def _detail(request, document, *, status=200, errors=None, data=None):
         "can_edit": has_perm(request.membership, CRM_EDIT),
         "errors": errors or {}, "data": data or {
             "title": document.title, "description": document.description},
-        "max_bytes": services.max_bytes(), "max_mb": max_mb(),
+        "max_bytes": services.max_bytes(),
     }, status=status)
 
 
