@@ -16,7 +16,13 @@ from jalin.hub import orders, selectors, stock
 from jalin.hub.models import OrderStatus, Product, Warehouse
 from jalin.hub.services import HubError
 from jalin.tenancy.access import get_for_org_or_404
-from jalin.tenancy.roles import CATALOG_EDIT, CATALOG_VIEW, ORDERS_PLACE, ORDERS_VIEW
+from jalin.tenancy.roles import (
+    CATALOG_EDIT,
+    CATALOG_VIEW,
+    ORDERS_FULFIL,
+    ORDERS_PLACE,
+    ORDERS_VIEW,
+)
 
 from ..auth import require
 from ..errors import ProblemError
@@ -337,7 +343,11 @@ def order_create(request, payload: OrderIn):
     """Place an order. Buyers name `supplier_id`; a supplier entering an order for a customer
     names `buyer_id`. Requires an `Idempotency-Key` header: a retry with the same key answers
     the same order. Prices come from your terms, never from the request."""
-    membership = require(request, ORDERS_PLACE)
+    membership = require(request, ORDERS_VIEW)
+    if payload.buyer_id is not None:
+        require(request, ORDERS_FULFIL)  # a supplier entering an order for a customer
+    else:
+        require(request, ORDERS_PLACE)
     key = request.headers.get(HEADER)
     if not key:
         raise ProblemError(428, code="idempotency_key_required",
