@@ -22,7 +22,8 @@ def test_typeahead_keyboard_to_contact(page, live_server, org, owner, console_me
     page.keyboard.press("/")
     box = page.locator("#nav-search-input")
     assert box.evaluate("el => el === document.activeElement")
-    box.press_sequentially("santo", delay=40)
+    with page.expect_response(lambda response: "q=santo" in response.url):
+        box.press_sequentially("santo", delay=40)
     option = page.locator("#nav-search-listbox [role=option]").first
     option.wait_for(state="visible")
     assert "Budi Santoso" in option.inner_text()
@@ -38,7 +39,8 @@ def test_typeahead_keyboard_to_contact(page, live_server, org, owner, console_me
     # Enter without a selection opens the full results page; Escape closes the list.
     box = page.locator("#nav-search-input")
     box.fill("")
-    box.press_sequentially("maju", delay=40)
+    with page.expect_response(lambda response: "q=maju" in response.url):
+        box.press_sequentially("maju", delay=40)
     page.locator("#nav-search-listbox [role=option]").first.wait_for(state="visible")
     page.keyboard.press("Escape")
     assert page.locator("#nav-search-listbox").is_hidden()
@@ -55,7 +57,8 @@ def test_account_picker_and_bulk_select(page, live_server, org, owner, console_m
     page.goto(live_server.url + reverse("crm:contact_create"))
     page.get_by_label("Last name").fill("Wijaya")
     picker = page.locator("[data-account-picker] [data-picker-text]")
-    picker.press_sequentially("sinar", delay=40)
+    with page.expect_response(lambda response: "q=sinar" in response.url):
+        picker.press_sequentially("sinar", delay=40)
     page.locator("[data-picker-list] [role=option]").first.wait_for(state="visible")
     picker.press("ArrowDown")
     picker.press("Enter")

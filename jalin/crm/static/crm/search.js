@@ -38,7 +38,12 @@
 
     document.body.addEventListener("htmx:afterSwap", (event) => {
       const target = event.detail && event.detail.target;
-      if (target === listbox) { highlight(-1); open(); }
+      if (target !== listbox) return;
+      // A later answer replaces the list: keep the highlighted hit if it is still there.
+      const previous = input.getAttribute("aria-activedescendant");
+      const items = options();
+      highlight(previous ? items.findIndex((item) => item.id === previous) : -1);
+      open();
     });
     input.addEventListener("input", () => { if (input.value.trim().length < 2) close(); });
     input.addEventListener("focus", () => { if (listbox.children.length) open(); });
