@@ -27,7 +27,8 @@ def test_bell_shows_unread_count_with_one_query(org, owner, owner_client):
     with CaptureQueriesContext(connection) as context:
         owner_client.get("/")
     bell = [q for q in context.captured_queries if "core_notification" in q["sql"]]
-    assert len(bell) == 1
+    assert len(bell) == 1 and "COUNT(" not in bell[0]["sql"].upper()
+    assert "LIMIT 100" in bell[0]["sql"].upper()
 
 
 def test_page_lists_newest_first_and_marks_read(org, owner, member, owner_client):

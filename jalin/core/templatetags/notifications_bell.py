@@ -1,11 +1,15 @@
-"""`{% unread_notifications as count %}` for the nav bell: one indexed COUNT over the
-user's unread notifications (the partial index core_notification_unread)."""
+"""`{% unread_notifications as count %}` for the nav bell, rendered on every page.
+
+One bounded query: the ids of at most 100 unread notifications (served by the partial index
+core_notification_unread), never a COUNT(*); the bell shows "99+" beyond that."""
 
 from django import template
 
-from ..notifications import unread_count
+from ..models import Notification
 
 register = template.Library()
+
+BELL_LIMIT = 100
 
 
 @register.simple_tag(takes_context=True)
@@ -15,8 +19,10 @@ def unread_notifications(context):
     organization = getattr(request, "organization", None)
     if user is None or not user.is_authenticated or organization is None:
         return 0
-    cache = getattr(request, "_jalin_unread_notifications", None)
-    if cache is None:
-        cache = unread_count(user=user, organization=organization)
-        request._jalin_unread_notifications = cache
-    return cache
+    cached = getattr(request, "_jalin_unread_notifications", None)
+    if cached is None:
+        cached = len(Notification.objects.filter(
+            user=user, organization=organization, read_at__isnull=True,
+        ).order_by().values_list("id", flat=True)[:BELL_LIMIT])
+        request._jalin_unread_notifications = cached
+    return cached
