@@ -157,6 +157,13 @@ def test_older_pages_and_category_chips(org, owner_client, account):
     docs = owner_client.get(f"/crm/accounts/{account.pk}/timeline/?category=document",
                             headers={"HX-Request": "true"}).content.decode()
     assert "Line 100" in docs and "Line 001" not in docs
+    chip = owner_client.get(f"/crm/accounts/{account.pk}/timeline/?category=document",
+                            headers={"HX-Request": "true",
+                                     "HX-Target": f"timeline-account-{account.pk}"})
+    chip = chip.content.decode()
+    assert 'class="timeline-panel"' in chip and "<html" not in chip and "Line 100" in chip
+    assert 'category=document" hx-get' in chip.split('aria-current="true"')[0].rsplit(
+        "<a ", 1)[1]
     for bad in ("?cursor=garbage", "?category=nope", "?cursor=" + "A" * 600):
         response = owner_client.get(f"/crm/accounts/{account.pk}/timeline/{bad}")
         assert response.status_code == 200

@@ -39,8 +39,12 @@ def _more(request, *, kind, record):
     context = panel_context(organization=request.organization, record=record, kind=kind,
                             category=request.GET.get("category", "")[:20],
                             cursor=request.GET.get("cursor", "")[:512] or None)
-    template = ("crm/timeline/_lines.html" if request.headers.get("HX-Request")
-                else "crm/timeline/page.html")
+    if not request.headers.get("HX-Request"):
+        template = "crm/timeline/page.html"  # followed without JavaScript
+    elif request.headers.get("HX-Target") == context["panel_id"]:
+        template = "crm/timeline/_panel.html"  # a category chip: the chips change too
+    else:
+        template = "crm/timeline/_lines.html"  # "Older": the next lines
     return render(request, template, context)
 
 

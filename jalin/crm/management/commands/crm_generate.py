@@ -435,7 +435,7 @@ class Command(BaseCommand):
                     kind = rng.choice(KINDS)
                     summary = rng.choice(SUBJECTS[kind])
                     event_type, category = "crm.activity.completed", "activity"
-                    when = created + timedelta(days=rng.randrange(1, 400))
+                    when = created + (self.now - created) * rng.random()
                     data = {"account_id": pk, "contact_id": None, "title": summary,
                             "kind": kind}
                 timeline.add({
