@@ -10,6 +10,7 @@ from .models import (
     Order,
     RelationshipStatus,
     Shipment,
+    ShipmentLine,
     StockLevel,
     SupplierSettings,
     TradingRelationship,
@@ -50,7 +51,8 @@ def orders_for(*, organization, status=None, side=None):
 def order_detail(*, organization, pk):
     queryset = orders_for(organization=organization).prefetch_related(
         "lines", "status_changes",
-        Prefetch("shipments", queryset=Shipment.objects.prefetch_related("lines")),
+        Prefetch("shipments", queryset=Shipment.objects.prefetch_related(
+            Prefetch("lines", queryset=ShipmentLine.objects.select_related("order_line")))),
     )
     return get_for_org_or_404(queryset, organization, pk=pk)
 

@@ -379,16 +379,25 @@ def order_place(*, relationship, actor, lines, idempotency_key=None, entered_by_
         raise
 
 
-def cart_checkout(*, cart, actor, relationship=None, buyer_reference=""):
-    """Turn a cart into an order at the prices of today; the cart is emptied on success."""
+def cart_checkout(*, cart, actor, relationship=None, buyer_reference="",
+                  idempotency_key=None):
+    """Turn a cart into an order at the prices of today; the cart is emptied on success.
+    With an idempotency key (the checkout form's one-time token), a repeated submit answers
+    the order the first one made."""
     relationship = relationship or selectors.relationship_for_buyer_or_404(
         buyer=cart.buyer, supplier_id=cart.supplier_id)
-    lines = list(cart.lines.values_list("product_id", "quantity"))
-    if not lines:
-        raise HubError(_("The cart is empty."), code="no_lines", field="lines")
     with transaction.atomic():
+        Cart.objects.select_for_update().filter(pk=cart.pk).first()
+        if idempotency_key is not None:
+            existing = Order.objects.filter(buyer_id=relationship.buyer_id,
+                                            idempotency_key=idempotency_key).first()
+            if existing is not None:
+                return existing
+        lines = list(cart.lines.values_list("product_id", "quantity"))
+        if not lines:
+            raise HubError(_("The cart is empty."), code="no_lines", field="lines")
         order = order_place(relationship=relationship, actor=actor, lines=lines,
-                            buyer_reference=buyer_reference)
+                            buyer_reference=buyer_reference, idempotency_key=idempotency_key)
         cart_clear(cart=cart)
     return order
 

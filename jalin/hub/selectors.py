@@ -133,6 +133,8 @@ def entitled_categories_list(*, relationship):
 class CatalogEntry:
     product: Product
     price: object  # pricing.UnitPrice or None
+    availability: str = ""  # "in_stock", "low" or "out" (set by the shop page)
+    available: int | None = None  # shown only when the supplier allows it
 
 
 def with_buyer_prices(*, relationship, products, quantity=1, on_date=None):

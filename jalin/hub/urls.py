@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import order_views, views
 
 app_name = "hub"
 urlpatterns = [
@@ -22,4 +22,21 @@ urlpatterns = [
     # Buyer side
     path("shop/", views.shop, name="shop"),
     path("shop/<int:supplier_id>/", views.shop_catalog, name="shop_catalog"),
+    # Stock (supplier)
+    path("catalog/warehouses/", order_views.warehouses, name="warehouses"),
+    path("catalog/stock/", order_views.stock_list, name="stock"),
+    path("catalog/stock/low/", order_views.stock_low, name="stock_low"),
+    path("catalog/stock/adjust/", order_views.stock_adjust, name="stock_adjust"),
+    # Cart (buyer)
+    path("shop/<int:supplier_id>/cart/", order_views.cart_add, name="cart_add"),
+    path("shop/<int:supplier_id>/quick-order/", order_views.quick_order, name="quick_order"),
+    path("shop/<int:supplier_id>/checkout/", order_views.cart_checkout, name="cart_checkout"),
+    path("cart/", order_views.cart, name="cart"),
+    path("cart/checkout/", order_views.cart_checkout_all, name="cart_checkout_all"),
+    # Orders (both sides)
+    path("orders/", order_views.order_list, name="orders"),
+    path("orders/<int:pk>/", order_views.order_detail, name="order_detail"),
+    path("orders/<int:pk>/action/", order_views.order_action, name="order_action"),
+    path("orders/<int:pk>/ship/", order_views.order_ship, name="order_ship"),
+    path("orders/<int:pk>/reorder/", order_views.order_reorder, name="order_reorder"),
 ]

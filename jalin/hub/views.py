@@ -14,10 +14,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from jalin.core.pagination import keyset_paginate
 from jalin.tenancy.access import get_for_org_or_404
 from jalin.tenancy.decorators import org_required
-from jalin.tenancy.roles import CATALOG_EDIT, CATALOG_VIEW, has_perm
+from jalin.tenancy.roles import CATALOG_EDIT, CATALOG_VIEW, ORDERS_PLACE, has_perm
 from jalin.tenancy.services import StaleVersion, TenancyError
 
-from . import selectors, services
+from . import order_selectors, selectors, services
 from .forms import (
     CategoryForm,
     PriceItemForm,
@@ -339,10 +339,15 @@ def shop_catalog(request, supplier_id):
     )
     page = keyset_paginate(products, request.GET, per_page=PER_PAGE)
     page.items = selectors.with_buyer_prices(relationship=relationship, products=page.items)
+    stock_by_product = order_selectors.availability_for(
+        supplier_id=relationship.supplier_id, product_ids=[e.product.pk for e in page.items])
+    for entry in page.items:
+        entry.availability, entry.available = stock_by_product[entry.product.pk]
     return render(request, "hub/shop_catalog.html", {
         "relationship": relationship,
         "supplier": relationship.supplier,
         "page": page,
         "filter_form": form,
         "is_filtered": bool(filters.get("q") or category),
+        "can_order": has_perm(request.membership, ORDERS_PLACE),
     })

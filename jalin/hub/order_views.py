@@ -1,0 +1,349 @@
+"""Hub pages for stock and ordering.
+
+Supplier: warehouses, stock (with a low-stock view and an adjust form), the order queue and
+order actions (confirm, ship with quantities, deliver, cancel; finance releases credit holds).
+Buyer: availability and "add to cart" in the shop, the multi-supplier cart, quick order by
+SKU list, my orders, order detail with status history and shipments, reorder.
+
+Views stay thin: reads through `order_selectors`, writes through `orders` / `stock`.
+"""
+
+import uuid
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from jalin.core.pagination import keyset_paginate
+from jalin.tenancy.decorators import org_required
+from jalin.tenancy.roles import (
+    CATALOG_EDIT,
+    CATALOG_VIEW,
+    ORDERS_PLACE,
+    ORDERS_VIEW,
+    has_perm,
+)
+from jalin.tenancy.services import StaleVersion
+
+from . import order_selectors, orders, selectors, stock
+from .models import Cart, OrderStatus, Product, Warehouse
+from .pricing import price_for
+from .services import HubError
+
+PER_PAGE = 50
+
+
+def _int(value, default=None):
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return default
+
+
+# --- Supplier: warehouses and stock --------------------------------------------------------
+
+
+@org_required(CATALOG_VIEW)
+@require_http_methods(["GET", "POST"])
+def warehouses(request):
+    supplier = request.organization
+    error, status = None, 200
+    if request.method == "POST":
+        if not has_perm(request.membership, CATALOG_EDIT):
+            raise Http404
+        try:
+            warehouse = stock.warehouse_create(supplier=supplier, actor=request.user,
+                                               code=request.POST.get("code", ""),
+                                               name=request.POST.get("name", ""))
+            messages.success(request, _("Warehouse %(code)s added.") % {"code": warehouse.code})
+            return redirect("hub:warehouses")
+        except HubError as exc:
+            error, status = exc.message, 400
+    return render(request, "hub/warehouses.html", {
+        "warehouses": order_selectors.warehouses_for(supplier=supplier),
+        "can_edit": has_perm(request.membership, CATALOG_EDIT), "error": error,
+        "values": request.POST,
+    }, status=status)
+
+
+def _stock_page(request, *, low, error=None, status=200):
+    supplier = request.organization
+    warehouse_id = _int(request.GET.get("warehouse"))
+    search = (request.GET.get("q") or "").strip()[:100]
+    levels = order_selectors.stock_levels(supplier=supplier, warehouse_id=warehouse_id,
+                                          search=search, low=low)
+    return render(request, "hub/stock.html", {
+        "page": keyset_paginate(levels, request.GET, per_page=PER_PAGE),
+        "warehouses": order_selectors.warehouses_for(supplier=supplier),
+        "warehouse_id": warehouse_id, "q": search, "low": low,
+        "is_filtered": bool(warehouse_id or search),
+        "can_edit": has_perm(request.membership, CATALOG_EDIT),
+        "error": error, "values": request.POST,
+    }, status=status)
+
+
+@org_required(CATALOG_VIEW)
+@require_GET
+def stock_list(request):
+    return _stock_page(request, low=request.GET.get("low") == "1")
+
+
+@org_required(CATALOG_VIEW)
+@require_GET
+def stock_low(request):
+    return _stock_page(request, low=True)
+
+
+@org_required(CATALOG_EDIT)
+@require_POST
+def stock_adjust(request):
+    supplier = request.organization
+    warehouse = Warehouse.objects.filter(pk=_int(request.POST.get("warehouse")),
+                                         supplier=supplier).first()
+    product = Product.objects.filter(supplier=supplier,
+                                     sku=(request.POST.get("sku") or "").strip()).first()
+    delta = _int(request.POST.get("delta"))
+    threshold = request.POST.get("low_stock_threshold", "").strip()
+    try:
+        if warehouse is None:
+            raise HubError(_("Choose a warehouse."), code="not_found", field="warehouse")
+        if product is None:
+            raise HubError(_("No product has this SKU."), code="not_found", field="sku")
+        if delta is None:
+            raise HubError(_("Enter a whole number of units."), code="invalid_quantity",
+                           field="delta")
+        level = stock.stock_adjust(warehouse=warehouse, product=product, delta=delta,
+                                   reason=request.POST.get("reason", ""), actor=request.user,
+                                   low_stock_threshold=_int(threshold, -1) if threshold
+                                   else None)
+    except HubError as exc:
+        return _stock_page(request, low=False, error=exc.message, status=400)
+    messages.success(request, _("Stock of %(sku)s in %(code)s: %(on_hand)s on hand.") % {
+        "sku": product.sku, "code": warehouse.code, "on_hand": level.on_hand})
+    return redirect("hub:stock")
+
+
+# --- Buyer: cart ---------------------------------------------------------------------------
+
+
+@org_required(ORDERS_PLACE)
+@require_POST
+def cart_add(request, supplier_id):
+    relationship = selectors.relationship_for_buyer_or_404(buyer=request.organization,
+                                                           supplier_id=supplier_id)
+    quantity = _int(request.POST.get("quantity"), -1)
+    try:
+        orders.cart_set_line(relationship=relationship, user=request.user,
+                             product_id=_int(request.POST.get("product")),
+                             quantity=quantity, add=request.POST.get("mode") != "set")
+        messages.success(request, _("Cart updated."))
+    except HubError as exc:
+        messages.error(request, exc.message)
+    target = request.POST.get("next") or ""
+    if target == "cart":
+        return redirect("hub:cart")
+    return redirect("hub:shop_catalog", supplier_id=relationship.supplier_id)
+
+
+@org_required(ORDERS_PLACE)
+@require_GET
+def cart(request):
+    carts = list(Cart.objects.filter(buyer=request.organization, user=request.user)
+                 .select_related("supplier").prefetch_related("lines__product")
+                 .order_by("supplier__name", "id"))
+    sections = []
+    for one in carts:
+        lines = list(one.lines.all())
+        if not lines:
+            continue
+        relationship = order_selectors.buyer_relationship(buyer=request.organization,
+                                                          supplier_id=one.supplier_id)
+        entries = []
+        if relationship is not None:
+            prices = {}
+            for line in lines:
+                prices[line.pk] = price_for(relationship=relationship, product=line.product,
+                                            quantity=line.quantity,
+                                            on_date=timezone.localdate())
+            entries = [(line, prices[line.pk]) for line in lines]
+        sections.append({"cart": one, "supplier": one.supplier, "entries": entries,
+                         "trading": relationship is not None})
+    return render(request, "hub/cart.html", {
+        "sections": sections, "token": uuid.uuid4().hex,
+    })
+
+
+def _checkout_key(request, supplier_id):
+    token = (request.POST.get("token") or "").strip()[:64]
+    return f"cart:{request.membership.pk}:{token}:{supplier_id}" if token else None
+
+
+def _checkout_one(request, cart_obj):
+    relationship = selectors.relationship_for_buyer_or_404(buyer=request.organization,
+                                                           supplier_id=cart_obj.supplier_id)
+    return orders.cart_checkout(cart=cart_obj, actor=request.user, relationship=relationship,
+                                idempotency_key=_checkout_key(request, cart_obj.supplier_id),
+                                buyer_reference=request.POST.get("reference", ""))
+
+
+@org_required(ORDERS_PLACE)
+@require_POST
+def cart_checkout(request, supplier_id):
+    """Submit one supplier's cart. The form's one-time token makes a double click (or a
+    resubmitted form) answer the same order instead of a second one."""
+    cart_obj = Cart.objects.filter(buyer=request.organization, user=request.user,
+                                   supplier_id=supplier_id).first()
+    if cart_obj is None:
+        raise Http404
+    try:
+        order = _checkout_one(request, cart_obj)
+    except HubError as exc:
+        messages.error(request, exc.message)
+        return redirect("hub:cart")
+    messages.success(request, _("Order %(number)s placed.") % {"number": order.number})
+    return redirect("hub:order_detail", pk=order.pk)
+
+
+@org_required(ORDERS_PLACE)
+@require_POST
+def cart_checkout_all(request):
+    placed = 0
+    for cart_obj in Cart.objects.filter(buyer=request.organization, user=request.user
+                                        ).select_related("supplier"):
+        if not cart_obj.lines.exists() and not _checkout_key(request, cart_obj.supplier_id):
+            continue
+        try:
+            _checkout_one(request, cart_obj)
+            placed += 1
+        except HubError as exc:
+            if exc.code != "no_lines":
+                messages.error(request, f"{cart_obj.supplier.name}: {exc.message}")
+        except Http404:
+            messages.error(request, _("%(supplier)s: you cannot order from this supplier.") % {
+                "supplier": cart_obj.supplier.name})
+    if placed:
+        messages.success(request, _("%(count)s orders placed.") % {"count": placed})
+    return redirect("hub:orders")
+
+
+@org_required(ORDERS_PLACE)
+@require_http_methods(["GET", "POST"])
+def quick_order(request, supplier_id):
+    relationship = selectors.relationship_for_buyer_or_404(buyer=request.organization,
+                                                           supplier_id=supplier_id)
+    result, status = None, 200
+    text = request.POST.get("lines", "")
+    if request.method == "POST":
+        result = orders.quick_order(relationship=relationship, user=request.user, text=text)
+        if result.added and not result.errors:
+            messages.success(request, _("%(count)s lines added to your cart.") % {
+                "count": result.added})
+            return redirect("hub:cart")
+        status = 400 if result.errors else 200
+    return render(request, "hub/quick_order.html", {
+        "supplier": relationship.supplier, "result": result, "text": text,
+    }, status=status)
+
+
+# --- Orders (both sides) -------------------------------------------------------------------
+
+
+@org_required(ORDERS_VIEW)
+@require_GET
+def order_list(request):
+    organization = request.organization
+    status = request.GET.get("status") or None
+    if status not in OrderStatus.values:
+        status = None
+    side = request.GET.get("side")
+    if side not in ("buyer", "supplier"):
+        side = "supplier" if organization.is_supplier and not organization.is_buyer else (
+            "buyer" if organization.is_buyer and not organization.is_supplier else None)
+    queryset = order_selectors.orders_for(organization=organization, status=status, side=side)
+    return render(request, "hub/orders.html", {
+        "page": keyset_paginate(queryset, request.GET, per_page=PER_PAGE),
+        "statuses": OrderStatus.choices, "status": status, "side": side,
+        "is_filtered": bool(status),
+    })
+
+
+def _order_page(request, pk, *, status=200, error=None):
+    order = order_selectors.order_detail(organization=request.organization, pk=pk)
+    side = orders.side_of(order, request.organization)
+    actions = [(name, _(orders.ACTIONS[name].label))
+               for name in orders.actions_for(order, request.membership)]
+    can_ship = (side == orders.SUPPLIER and order.status in (OrderStatus.CONFIRMED,
+                                                             OrderStatus.PARTIALLY_SHIPPED)
+                and has_perm(request.membership, orders.ORDERS_FULFIL))
+    return render(request, "hub/order_detail.html", {
+        "order": order, "side": side, "actions": actions, "can_ship": can_ship,
+        "error": error,
+        "can_reorder": side == orders.BUYER and has_perm(request.membership, ORDERS_PLACE),
+    }, status=status)
+
+
+@org_required(ORDERS_VIEW)
+@require_GET
+def order_detail(request, pk):
+    return _order_page(request, pk)
+
+
+@org_required(ORDERS_VIEW)
+@require_POST
+def order_action(request, pk):
+    order = order_selectors.order_detail(organization=request.organization, pk=pk)
+    try:
+        orders.order_transition(order=order, action=request.POST.get("action", ""),
+                                membership=request.membership, actor=request.user,
+                                reason=request.POST.get("reason", ""),
+                                version=_int(request.POST.get("version"), 0))
+    except StaleVersion as exc:
+        return _order_page(request, pk, status=409, error=exc.message)
+    except HubError as exc:
+        return _order_page(request, pk, status=403 if exc.code == "forbidden" else 400,
+                           error=exc.message)
+    messages.success(request, _("Order updated."))
+    return redirect("hub:order_detail", pk=pk)
+
+
+@org_required(ORDERS_VIEW)
+@require_POST
+def order_ship(request, pk):
+    order = order_selectors.order_detail(organization=request.organization, pk=pk)
+    quantities = {}
+    for line in order.lines.all():
+        quantity = _int(request.POST.get(f"ship_{line.pk}"), 0)
+        if quantity:
+            quantities[line.pk] = quantity
+    try:
+        orders.ship(order=order, membership=request.membership, actor=request.user,
+                    quantities=quantities, carrier=request.POST.get("carrier", ""),
+                    tracking=request.POST.get("tracking", ""),
+                    version=_int(request.POST.get("version"), 0))
+    except StaleVersion as exc:
+        return _order_page(request, pk, status=409, error=exc.message)
+    except HubError as exc:
+        return _order_page(request, pk, status=403 if exc.code == "forbidden" else 400,
+                           error=exc.message)
+    messages.success(request, _("Shipment recorded."))
+    return redirect("hub:order_detail", pk=pk)
+
+
+@org_required(ORDERS_PLACE)
+@require_POST
+def order_reorder(request, pk):
+    order = order_selectors.order_detail(organization=request.organization, pk=pk)
+    if order.buyer_id != request.organization.pk:
+        raise Http404
+    relationship = selectors.relationship_for_buyer_or_404(buyer=request.organization,
+                                                           supplier_id=order.supplier_id)
+    added, skipped = orders.reorder(order=order, user=request.user, relationship=relationship)
+    if skipped:
+        messages.warning(request, _("No longer available: %(skus)s") % {
+            "skus": ", ".join(skipped)})
+    messages.success(request, _("%(count)s lines added to your cart.") % {"count": added})
+    return redirect(reverse("hub:cart"))
