@@ -142,7 +142,8 @@ def test_stock_pages_and_adjust(world):
     assert response.status_code == 302
     assert StockLevel.objects.get(product=world.paper).on_hand == 13
     world.owner_client.get(reverse("hub:stock"))  # shows (and clears) the message
-    assert "<code>PAP-1</code>" not in world.owner_client.get(reverse("hub:stock_low")).content.decode()
+    low_page = world.owner_client.get(reverse("hub:stock_low")).content.decode()
+    assert "<code>PAP-1</code>" not in low_page
     response = world.owner_client.post(reverse("hub:stock_adjust"), {
         "warehouse": world.warehouse.pk, "sku": "PAP-1", "delta": "5", "reason": ""})
     assert response.status_code == 400
