@@ -22,7 +22,19 @@ from django.utils.text import slugify
 from jalin.core.events import events_process
 from jalin.crm.models import Account, Contact, CustomFieldDefinition, CustomFieldTarget
 from jalin.crm.services import account_create, contact_create, custom_field_define
-from jalin.hub.models import Category, PriceList, PriceListItem, Product, TradingRelationship
+from jalin.hub.models import (
+    BuyerSettings,
+    Category,
+    Order,
+    PriceList,
+    PriceListItem,
+    Product,
+    StockLevel,
+    TradingRelationship,
+    Warehouse,
+)
+from jalin.hub.orders import order_place
+from jalin.hub.selectors import entitled_products
 from jalin.hub.services import (
     category_create,
     price_list_create,
@@ -30,6 +42,7 @@ from jalin.hub.services import (
     product_create,
     relationship_create,
 )
+from jalin.hub.stock import stock_adjust, warehouse_create
 from jalin.tenancy.models import Membership, Organization
 from jalin.tenancy.roles import Role
 from jalin.tenancy.services import membership_create, organization_create
@@ -261,6 +274,11 @@ CATALOGS = (
     ),
 )
 BASE_PRICE_LIST_NAME = "Daftar harga dasar"
+DEMO_WAREHOUSES = (("JKT", "Gudang Jakarta (Cakung)"), ("SBY", "Gudang Surabaya (Rungkut)"))
+# Orders above this (IDR, incl. PPN) wait for the buyer's approver.
+DEMO_APPROVAL_THRESHOLDS = (("toko-bangunan-sejahtera", Decimal("5000000")),)
+# Who places each buyer's sample order.
+DEMO_BUYERS = {"toko-bangunan-sejahtera": "lina", "rs-harapan": "ketut", "kopi-kita": "ayu"}
 # Customer prices: (from quantity as a multiple of the MOQ, share of the base price).
 # The first break (1) applies from a single unit.
 CUSTOMER_BREAKS = ((1, Decimal("0.95")), (10, Decimal("0.90")), (50, Decimal("0.85")))
@@ -479,6 +497,9 @@ class Command(BaseCommand):
                  "contacts"), 0)
             for catalog in CATALOGS:
                 self._ensure_catalog(catalog, organizations, users, created)
+            created["orders"] = 0
+            for catalog in CATALOGS:
+                self._ensure_stock_and_orders(catalog, organizations, users, created)
         # The CRM learns which buyers a supplier trades with from the hub's relationship
         # events (it never reads the hub's tables); deliver them now so the CRM accounts below
         # can be linked without a worker running. A rerun adds whatever a failure left out.
@@ -497,6 +518,9 @@ class Command(BaseCommand):
             f"{created['products']} products, {created['prices']} prices, "
             f"{created['relationships']} trading relationships, {created['fields']} custom "
             f"fields, {created['accounts']} accounts and {created['contacts']} contacts created."
+        ))
+        self.stdout.write(self.style.SUCCESS(
+            f"Stock and orders: {created['orders']} sample orders created."
         ))
         self._print_credentials(password)
 
@@ -608,6 +632,43 @@ class Command(BaseCommand):
                 categories=[categories[slug] for slug in scope],
             )
             created["relationships"] += 1
+
+    def _ensure_stock_and_orders(self, spec, organizations, users, created):
+        """Two warehouses with stock of every product (a low-stock threshold of five minimum
+        orders), an approval threshold for one buyer, and one sample order from each buyer
+        of this supplier; each only if missing, so a rerun adds nothing twice."""
+        supplier, actor = organizations[spec.supplier], users[spec.admin]
+        warehouses = []
+        for code, name in DEMO_WAREHOUSES:
+            warehouse = Warehouse.objects.filter(supplier=supplier, code=code).first()
+            if warehouse is None:
+                warehouse = warehouse_create(supplier=supplier, actor=actor, code=code,
+                                             name=name)
+            warehouses.append(warehouse)
+        for index, product in enumerate(Product.objects.filter(supplier=supplier)
+                                        .order_by("sku")):
+            warehouse = warehouses[index % len(warehouses)]
+            if StockLevel.objects.filter(warehouse=warehouse, product=product).exists():
+                continue
+            stock_adjust(warehouse=warehouse, product=product,
+                         delta=product.min_order_quantity * (40 if index % 5 else 6),
+                         reason="Stok awal demo", actor=actor,
+                         low_stock_threshold=product.min_order_quantity * 5)
+        for slug, threshold in DEMO_APPROVAL_THRESHOLDS:
+            buyer = organizations[slug]
+            if not BuyerSettings.objects.filter(buyer=buyer).exists():
+                BuyerSettings.objects.create(buyer=buyer, approval_threshold=threshold,
+                                             currency="IDR")
+        for buyer_slug, *_terms in spec.relationships:
+            buyer = organizations[buyer_slug]
+            if Order.objects.filter(supplier=supplier, buyer=buyer).exists():
+                continue
+            relationship = TradingRelationship.objects.get(supplier=supplier, buyer=buyer)
+            products = list(entitled_products(relationship=relationship).order_by("sku")[:2])
+            order_place(relationship=relationship, actor=users[DEMO_BUYERS[buyer_slug]],
+                        lines=[(p.pk, p.min_order_quantity) for p in products],
+                        buyer_reference=f"PO-DEMO-{supplier.slug[:4].upper()}")
+            created["orders"] += 1
 
     @staticmethod
     def _ensure_price(price_list, product, min_quantity, amount, actor, created):
