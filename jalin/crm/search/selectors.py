@@ -232,12 +232,12 @@ PG_SQL = """
         (SELECT d.id FROM crm_searchdocument d
          WHERE d.organization_id = %(org)s AND d.kind = ANY(%(kinds)s)
            AND lower(jalin_unaccent(d.title)) LIKE %(prefix)s
-         LIMIT 100)
+         LIMIT 50)
         UNION
         (SELECT d.id FROM crm_searchdocument d, q
          WHERE d.organization_id = %(org)s AND d.kind = ANY(%(kinds)s)
            AND jalin_search_vector(d.title, d.subtitle, d.body) @@ q.query
-         LIMIT 300)
+         LIMIT 150)
     )
     SELECT d.kind, d.object_id, d.title, d.subtitle
     FROM crm_searchdocument d JOIN candidates c ON c.id = d.id, q
