@@ -172,3 +172,47 @@ def test_order_list_query_count(world):
         orders.order_place(relationship=world.relationship, actor=world.buyer_user,
                            lines=[(world.pens.pk, 1)])
     assert count(world.owner_client) <= few
+
+
+def test_supplier_enters_an_order_for_a_customer(world):
+    url = reverse("hub:order_enter")
+    assert "buyer-co" not in world.buyer_client.get(url).content.decode()  # 403 for buyers
+    assert world.buyer_client.get(url).status_code == 403
+    response = world.owner_client.post(url, {"buyer": world.buyer.pk, "lines": "NOPE, 1",
+                                             "token": "e1"})
+    assert response.status_code == 400 and "Unknown SKU NOPE" in response.content.decode()
+    response = world.owner_client.post(url, {"buyer": world.buyer.pk, "lines": "PAP-1, 2",
+                                             "token": "e1"})
+    assert response.status_code == 302
+    again = world.owner_client.post(url, {"buyer": world.buyer.pk, "lines": "PAP-1, 2",
+                                          "token": "e1"})
+    assert again["Location"] == response["Location"]
+    order = Order.objects.get()
+    assert order.entered_by_supplier and order.buyer == world.buyer
+    stranger = make_org("stranger-buyer", is_supplier=False, is_buyer=True)
+    response = world.owner_client.post(url, {"buyer": stranger.pk, "lines": "PAP-1, 1"})
+    assert response.status_code == 400 and Order.objects.count() == 1
+
+
+def test_ordering_settings(world):
+    from jalin.hub.models import BuyerSettings, TaxRule
+
+    url = reverse("hub:ordering_settings")
+    response = world.owner_client.post(url, {"part": "supplier", "prices_include_tax": "on",
+                                             "rate_standard": "12", "rate_reduced": "",
+                                             "rate_exempt": "0"})
+    assert response.status_code == 302
+    settings = SupplierSettings.objects.get(supplier=world.supplier)
+    assert settings.prices_include_tax and not settings.show_stock_quantity
+    assert TaxRule.objects.get(supplier=world.supplier, tax_class="standard").rate == 12
+    assert world.owner_client.post(url, {"part": "supplier", "rate_standard": "200"}
+                                   ).status_code == 400
+    # A plain buyer may look but not change; the buyer's admin sets the threshold.
+    assert world.buyer_client.get(url).status_code == 200
+    assert world.buyer_client.post(url, {"part": "buyer", "approval_threshold": "5"}
+                                   ).status_code == 404
+    admin = make_user("buyer-admin")
+    Membership.objects.create(user=admin, organization=world.buyer, role=Role.ORG_ADMIN)
+    response = client_for(admin).post(url, {"part": "buyer", "approval_threshold": "50000"})
+    assert response.status_code == 302
+    assert BuyerSettings.objects.get(buyer=world.buyer).approval_threshold == 50000

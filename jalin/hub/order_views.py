@@ -347,3 +347,116 @@ def order_reorder(request, pk):
             "skus": ", ".join(skipped)})
     messages.success(request, _("%(count)s lines added to your cart.") % {"count": added})
     return redirect(reverse("hub:cart"))
+
+
+# --- Ordering settings ---------------------------------------------------------------------
+
+
+def _decimal(value):
+    from decimal import Decimal, InvalidOperation
+
+    value = (value or "").strip().replace(",", "")
+    if not value:
+        return None
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        return "invalid"
+    return number if number.is_finite() else "invalid"
+
+
+@org_required(ORDERS_VIEW)
+@require_http_methods(["GET", "POST"])
+def ordering_settings(request):
+    """Supplier: prices incl./excl. tax, stock numbers for buyers, tax rates per class.
+    Buyer: the approval threshold. Changing them needs org.manage."""
+    from jalin.tenancy.roles import ORG_MANAGE
+
+    from . import tax
+    from .models import BuyerSettings, SupplierSettings, TaxClass
+
+    organization = request.organization
+    can_edit = has_perm(request.membership, ORG_MANAGE)
+    error, status = None, 200
+    if request.method == "POST":
+        if not can_edit:
+            raise Http404
+        try:
+            if request.POST.get("part") == "supplier" and organization.is_supplier:
+                rates = {}
+                for value, _label in TaxClass.choices:
+                    rate = _decimal(request.POST.get(f"rate_{value}"))
+                    if rate == "invalid":
+                        raise HubError(_("Enter a number."), code="invalid_rate")
+                    if rate is not None:
+                        rates[value] = rate
+                orders.supplier_settings_update(
+                    supplier=organization, actor=request.user,
+                    prices_include_tax=request.POST.get("prices_include_tax") == "on",
+                    show_stock_quantity=request.POST.get("show_stock_quantity") == "on",
+                    rates=rates)
+            elif request.POST.get("part") == "buyer" and organization.is_buyer:
+                threshold = _decimal(request.POST.get("approval_threshold"))
+                if threshold == "invalid":
+                    raise HubError(_("Enter a number."), code="invalid_threshold")
+                orders.buyer_settings_update(buyer=organization, actor=request.user,
+                                             approval_threshold=threshold)
+            else:
+                raise HubError(_("Nothing to save."), code="invalid")
+            messages.success(request, _("Settings saved."))
+            return redirect("hub:ordering_settings")
+        except HubError as exc:
+            error, status = exc.message, 400
+    supplier_settings = (SupplierSettings.objects.filter(supplier=organization).first()
+                         if organization.is_supplier else None)
+    rates = tax.rates_for(organization) if organization.is_supplier else {}
+    return render(request, "hub/ordering_settings.html", {
+        "supplier_settings": supplier_settings,
+        "rates": [(value, label, rates.get(value)) for value, label in TaxClass.choices],
+        "buyer_settings": BuyerSettings.objects.filter(buyer=organization).first()
+        if organization.is_buyer else None,
+        "can_edit": can_edit, "error": error,
+    }, status=status)
+
+
+@org_required(orders.ORDERS_FULFIL)
+@require_http_methods(["GET", "POST"])
+def order_enter(request):
+    """A supplier enters an order on behalf of a customer ("SKU, quantity" lines)."""
+    supplier = request.organization
+    customers = list(selectors.relationships_for_supplier(supplier=supplier)
+                     .filter(status="active").order_by("buyer__name"))
+    errors, error, status = [], None, 200
+    text = request.POST.get("lines", "")
+    buyer_id = _int(request.POST.get("buyer"))
+    if request.method == "POST":
+        relationship = next((r for r in customers if r.buyer_id == buyer_id), None)
+        if relationship is None:
+            error, status = _("Choose a customer."), 400
+        else:
+            good, errors = orders.parse_sku_lines(relationship=relationship, text=text)
+            if not errors and not good:
+                error = _("Enter at least one line.")
+            if errors or error:
+                status = 400
+            else:
+                token = (request.POST.get("token") or "").strip()[:64]
+                try:
+                    order = orders.order_place(
+                        relationship=relationship, actor=request.user,
+                        lines=[(product.pk, quantity) for _n, _r, product, quantity in good],
+                        entered_by_supplier=True,
+                        idempotency_key=f"enter:{request.membership.pk}:{token}"
+                        if token else None,
+                        buyer_reference=request.POST.get("reference", ""))
+                except HubError as exc:
+                    error, status = exc.message, 400
+                else:
+                    messages.success(request, _("Order %(number)s entered.") % {
+                        "number": order.number})
+                    return redirect("hub:order_detail", pk=order.pk)
+    return render(request, "hub/order_enter.html", {
+        "customers": customers, "buyer_id": buyer_id, "text": text, "errors": errors,
+        "error": error, "token": uuid.uuid4().hex,
+        "reference": request.POST.get("reference", ""),
+    }, status=status)

@@ -130,10 +130,10 @@ class QuickOrderResult:
     errors: list = field(default_factory=list)  # (line number, text, message)
 
 
-def quick_order(*, relationship, user, text, max_lines=MAX_LINES):
-    """Add "SKU, quantity" lines to the cart. Good lines are added; every bad line is
-    reported with its number and reason (unknown SKU, bad quantity, below minimum)."""
+def parse_sku_lines(*, relationship, text, max_lines=MAX_LINES):
+    """"SKU, quantity" lines → ([(product, quantity)], [(line number, text, message)])."""
     result = QuickOrderResult()
+    good = []
     parsed = []
     for number, raw in enumerate((text or "").splitlines()[: max_lines + 1], start=1):
         if not raw.strip():
@@ -159,12 +159,23 @@ def quick_order(*, relationship, user, text, max_lines=MAX_LINES):
             result.errors.append((number, raw, _("The minimum order is %(moq)s.") % {
                 "moq": product.min_order_quantity}))
         else:
-            try:
-                cart_set_line(relationship=relationship, user=user, product_id=product.pk,
-                              quantity=quantity, add=True)
-                result.added += 1
-            except HubError as error:
-                result.errors.append((number, raw, error.message))
+            good.append((number, raw, product, quantity))
+    return good, result.errors
+
+
+def quick_order(*, relationship, user, text, max_lines=MAX_LINES):
+    """Add "SKU, quantity" lines to the cart. Good lines are added; every bad line is
+    reported with its number and reason (unknown SKU, bad quantity, below minimum)."""
+    good, errors = parse_sku_lines(relationship=relationship, text=text, max_lines=max_lines)
+    result = QuickOrderResult(errors=errors)
+    for number, raw, product, quantity in good:
+        try:
+            cart_set_line(relationship=relationship, user=user, product_id=product.pk,
+                          quantity=quantity, add=True)
+            result.added += 1
+        except HubError as error:
+            result.errors.append((number, raw, error.message))
+    result.errors.sort(key=lambda error: error[0])
     return result
 
 
@@ -648,3 +659,33 @@ def buyer_settings_update(*, buyer, actor, approval_threshold, currency=None):
     return settings
 
 
+
+
+def supplier_settings_update(*, supplier, actor, prices_include_tax, show_stock_quantity,
+                             rates=None):
+    """A supplier's selling settings and its tax rates ({tax class: percent})."""
+    from .models import TaxClass, TaxRule
+
+    with transaction.atomic():
+        settings, _created = SupplierSettings.objects.select_for_update().get_or_create(
+            supplier=supplier)
+        settings.prices_include_tax = bool(prices_include_tax)
+        settings.show_stock_quantity = bool(show_stock_quantity)
+        settings.version += 1
+        settings.save()
+        for tax_class, rate in (rates or {}).items():
+            if tax_class not in TaxClass.values:
+                raise HubError(_("Unknown tax class."), code="invalid", field="tax_class")
+            if rate is None or not (0 <= rate <= 100):
+                raise HubError(_("A rate is between 0 and 100."), code="invalid_rate",
+                               field=f"rate_{tax_class}")
+            TaxRule.objects.update_or_create(supplier=supplier, tax_class=tax_class,
+                                             defaults={"rate": rate})
+        after = {"prices_include_tax": settings.prices_include_tax,
+                 "show_stock_quantity": settings.show_stock_quantity,
+                 "rates": {k: str(v) for k, v in (rates or {}).items()}}
+        audit_record(actor=actor, organization=supplier, action="hub.supplier_settings.updated",
+                     obj=settings, after=after)
+        emit_event(type="hub.supplier_settings.updated", organization=supplier,
+                   aggregate=settings, actor=actor, payload=after)
+    return settings

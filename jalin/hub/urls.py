@@ -39,4 +39,6 @@ urlpatterns = [
     path("orders/<int:pk>/action/", order_views.order_action, name="order_action"),
     path("orders/<int:pk>/ship/", order_views.order_ship, name="order_ship"),
     path("orders/<int:pk>/reorder/", order_views.order_reorder, name="order_reorder"),
+    path("orders/new/", order_views.order_enter, name="order_enter"),
+    path("settings/", order_views.ordering_settings, name="ordering_settings"),
 ]

@@ -15,6 +15,8 @@ ROUTES = {
     "hub/cart/": Route(OWN, methods=("GET",)),
     "hub/cart/checkout/": Route(OWN, methods=("POST",)),
     "hub/orders/": Route(OWN, methods=("GET",)),
+    "hub/orders/new/": Route(OWN),
+    "hub/settings/": Route(OWN),
     "hub/orders/<int:pk>/": Route(REFUSE, kwargs={"pk": "hub_order"}, methods=("GET",)),
     "hub/orders/<int:pk>/action/": Route(REFUSE, kwargs={"pk": "hub_order"},
                                          methods=("POST",)),
