@@ -105,13 +105,13 @@ def _answer(request, record, *, status=200, error="", anchor="documents-panel",
         return render(request, "crm/documents/_panel.html",
                       {**panel_context(request, record, error=error, error_field=error_field),
                        "fragment": True}, status=status)
+    if error and status == 413:
+        # Without JavaScript the browser shows the answer itself: make it a page.
+        return render(request, "crm/documents/refused.html", {
+            "error": error, "record": record, "record_url": record_url(record)},
+            status=status)
     if error:
         messages.error(request, error)
-        if status == 413:
-            # Without JavaScript the browser shows the answer itself: make it a page.
-            return render(request, "crm/documents/refused.html", {
-                "error": error, "record": record, "record_url": record_url(record)},
-                status=status)
     return redirect(record_url(record) + f"#{anchor}")
 
 
