@@ -216,3 +216,33 @@ def test_ordering_settings(world):
     response = client_for(admin).post(url, {"part": "buyer", "approval_threshold": "50000"})
     assert response.status_code == 302
     assert BuyerSettings.objects.get(buyer=world.buyer).approval_threshold == 50000
+
+
+def test_submit_all_makes_one_order_per_supplier_and_reorder(world, owner):
+    second = make_org("second-supplier", is_supplier=True)
+    base = make_price_list(second, owner, "Base", is_base=True)
+    tape = make_product(second, owner, "TAPE-1", "Tape")
+    set_price(base, tape, "1000", owner)
+    warehouse = stock.warehouse_create(supplier=second, actor=owner, code="W9", name="Nine")
+    stock.stock_adjust(warehouse=warehouse, product=tape, delta=10, reason="count",
+                       actor=owner)
+    second_rel = link_buyer(second, world.buyer, owner)
+    orders.cart_set_line(relationship=world.relationship, user=world.buyer_user,
+                         product_id=world.paper.pk, quantity=1)
+    orders.cart_set_line(relationship=second_rel, user=world.buyer_user, product_id=tape.pk,
+                         quantity=2)
+    html = world.buyer_client.get(reverse("hub:cart")).content.decode()
+    assert "Submit all" in html and "TAPE-1" in html and "PAP-1" in html
+    for _click in range(2):  # a double click
+        response = world.buyer_client.post(reverse("hub:cart_checkout_all"), {"token": "all"})
+        assert response.status_code == 302
+    assert sorted(Order.objects.values_list("supplier__slug", flat=True)) == sorted(
+        [world.supplier.slug, "second-supplier"])
+    order = Order.objects.get(supplier=second)
+    response = world.buyer_client.post(reverse("hub:order_reorder", args=[order.pk]))
+    assert response.status_code == 302
+    cart = orders.cart_for(relationship=second_rel, user=world.buyer_user)
+    assert list(cart.lines.values_list("quantity", flat=True)) == [2]
+    # The supplier side cannot "reorder" a buyer's order.
+    assert world.owner_client.post(reverse("hub:order_reorder", args=[order.pk])
+                                   ).status_code in (403, 404)

@@ -31,7 +31,7 @@ from jalin.tenancy.services import StaleVersion
 
 from . import order_selectors, orders, selectors, stock
 from .models import Cart, OrderStatus, Product, Warehouse
-from .pricing import price_for
+from .pricing import prices_for
 from .services import HubError
 
 PER_PAGE = 50
@@ -164,12 +164,14 @@ def cart(request):
                                                           supplier_id=one.supplier_id)
         entries = []
         if relationship is not None:
-            prices = {}
-            for line in lines:
-                prices[line.pk] = price_for(relationship=relationship, product=line.product,
-                                            quantity=line.quantity,
-                                            on_date=timezone.localdate())
-            entries = [(line, prices[line.pk]) for line in lines]
+            # One price query per distinct quantity in the cart, not one per line.
+            today, prices = timezone.localdate(), {}
+            for quantity in {line.quantity for line in lines}:
+                found = prices_for(relationship=relationship, quantity=quantity, on_date=today,
+                                   product_ids=[ln.product_id for ln in lines
+                                                if ln.quantity == quantity])
+                prices.update({(pid, quantity): price for pid, price in found.items()})
+            entries = [(line, prices.get((line.product_id, line.quantity))) for line in lines]
         sections.append({"cart": one, "supplier": one.supplier, "entries": entries,
                          "trading": relationship is not None})
     return render(request, "hub/cart.html", {
