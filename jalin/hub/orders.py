@@ -27,6 +27,7 @@ from decimal import Decimal
 
 from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Sum
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -423,9 +424,7 @@ def checkout_all(*, buyer, user, actor):
             orders.append(cart_checkout(cart=cart, actor=actor))
         except HubError as error:
             errors[cart.supplier.name] = error.message
-        except Exception as error:  # noqa: BLE001 - Http404: relationship ended
-            if error.__class__.__name__ != "Http404":
-                raise
+        except Http404:  # the relationship ended or was suspended
             errors[cart.supplier.name] = _("You cannot order from this supplier.")
     return orders, errors
 
