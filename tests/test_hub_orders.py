@@ -258,3 +258,35 @@ def test_cart_quick_order_checkout_and_reorder(shop, owner):
     assert not cart.lines.exists()
     added, skipped = orders.reorder(order=placed[0], user=shop.buyer_user, relationship=rel)
     assert added == 2 and skipped == []
+
+
+def test_suspended_relationship_cannot_order(shop):
+    from jalin.hub.models import RelationshipStatus
+
+    rel = shop.relationship
+    rel.status = RelationshipStatus.SUSPENDED
+    rel.save()
+    with pytest.raises(HubError) as error:
+        orders.order_place(relationship=rel, actor=shop.buyer_user, lines=[(shop.paper.pk, 1)])
+    assert error.value.code == "not_trading"
+    assert not Order.objects.exists()
+
+
+def test_refused_credit_cancels_and_releases_stock(shop):
+    rel = shop.relationship
+    rel.payment_terms, rel.payment_days, rel.credit_limit = PaymentTerms.NET, 30, 0
+    rel.save()
+    held = orders.order_place(relationship=rel, actor=shop.buyer_user,
+                              lines=[(shop.paper.pk, 2)])
+    assert held.status == OrderStatus.CREDIT_HOLD
+    assert level(shop.warehouse, shop.paper).reserved == 2
+    held = orders.order_transition(order=held, action="refuse_credit",
+                                   membership=shop.supplier_membership, actor=shop.owner,
+                                   reason="Overdue invoices")
+    assert held.status == OrderStatus.CANCELLED
+    assert level(shop.warehouse, shop.paper).reserved == 0
+    change = held.status_changes.last()
+    assert (change.from_status, change.to_status, change.reason) == (
+        "credit_hold", "cancelled", "Overdue invoices")
+    assert Event.objects.filter(type="hub.order.cancelled",
+                                payload__buyer_id=shop.buyer.pk).exists()
