@@ -40,7 +40,11 @@ from jalin.tenancy.checks import check_tenant_owners
 
 @pytest.fixture(name="consumers")
 def consumers_fixture():
-    """Register consumers for one test; they are forgotten afterwards."""
+    """Register consumers for one test, alone: the apps' own consumers (the CRM timeline, ...)
+    step aside for the test and come back afterwards, so counts of deliveries are the test's."""
+    apps_consumers = registered_consumers()
+    for registration in apps_consumers:
+        unregister_consumer(registration.name)
     names = []
 
     def register(name, handler, event_types=None):
@@ -50,6 +54,9 @@ def consumers_fixture():
     yield register
     for name in names:
         unregister_consumer(name)
+    for registration in apps_consumers:
+        register_consumer(registration.name, registration.handler,
+                          event_types=registration.event_types)
 
 
 def record_effect(name, event):

@@ -18,7 +18,8 @@ import uuid
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db.models import F
+from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from django.utils.translation import gettext as _
 from ninja import Field, Schema
 
@@ -112,15 +113,12 @@ def decode_cursor(cursor, *, model, order):
 
 
 def _after(fields, values, descending):
-    """Rows strictly after `values` in (fields...) order: a lexicographic tuple comparison."""
-    op = "lt" if descending else "gt"
-    condition = Q()
-    for index, name in enumerate(fields):
-        step = Q(**{f"{name}__{op}": values[index]})
-        for previous, value in zip(fields[:index], values[:index], strict=True):
-            step &= Q(**{previous: value})
-        condition |= step
-    return condition
+    """Rows strictly after `values` in (fields...) order, as one row-value comparison
+    `(a, b, id) > (%s, %s, %s)`: PostgreSQL uses it as an index bound, so a page deep in a
+    million rows starts at its cursor instead of scanning everything after it (the OR-expanded
+    form took 1.5 s half-way through 1M contacts; docs/performance.md)."""
+    lookup = TupleLessThan if descending else TupleGreaterThan
+    return lookup(Tuple(*(F(name) for name in fields)), list(values))
 
 
 def paginate(queryset, *, cursor=None, limit=DEFAULT_LIMIT, order=("-id",)):
