@@ -140,6 +140,17 @@ def test_index_follows_updates(org, owner, crm):
                                          object_id=ahmad.pk).count() == 1
 
 
+def test_renaming_an_account_reindexes_its_contacts(org, owner):
+    account = services.account_create(organization=org, actor=owner, name="PT Lama Jaya")
+    contact = services.contact_create(organization=org, actor=owner, last_name="Hartono",
+                                      account=account)
+    services.account_update(account=account, actor=owner, version=account.version,
+                            name="PT Baru Makmur")
+    row = SearchDocument.objects.get(organization=org, kind="contact", object_id=contact.pk)
+    assert "PT Baru Makmur" in row.subtitle and "Lama" not in row.body
+    assert "Hartono" in titles(search(organization=org, query="makmur"))
+
+
 def test_kinds_filter(org, crm):
     assert {hit.kind for hit in search(organization=org, query="budi", kinds=["account"])} \
         == {"account"}

@@ -286,6 +286,8 @@ def account_update(*, account, actor, version, tags=None, custom=None, **changes
         if tags is not None:
             locked.tags.set(new_tags)
         search_index.index_account(locked)
+        if "name" in changed:
+            search_index.reindex_contacts_of_account(locked)
         audit_record(actor=actor, organization=organization, action="crm.account.updated",
                      obj=locked, before=_jsonable({k: before[k] for k in changed}),
                      after=_jsonable({k: after[k] for k in changed}))

@@ -86,3 +86,27 @@ def unindex(*, organization_id, kind, object_id):
     SearchDocument.objects.filter(
         organization_id=organization_id, kind=kind, object_id=object_id
     ).delete()
+
+
+def reindex_contacts_of_account(account, *, batch_size=1000):
+    """Rewrite the search rows of an account's live contacts (their subtitle and body carry
+    the account's name), in batches; called when an account is renamed."""
+    from ..models import Contact  # the models module imports nothing from here; keep it so
+
+    contacts = Contact.objects.filter(
+        organization_id=account.organization_id, account=account, archived_at__isnull=True
+    ).order_by("pk")
+    last_pk = 0
+    while True:
+        rows = list(contacts.filter(pk__gt=last_pk)[:batch_size])
+        if not rows:
+            return
+        fresh = {row.pk: document_for_contact(row, account_name=account.name) for row in rows}
+        existing = list(SearchDocument.objects.filter(
+            organization_id=account.organization_id, kind=CONTACT, object_id__in=list(fresh)))
+        now = timezone.now()
+        for document in existing:
+            new = fresh[document.object_id]
+            document.subtitle, document.body, document.updated_at = new.subtitle, new.body, now
+        SearchDocument.objects.bulk_update(existing, ["subtitle", "body", "updated_at"])
+        last_pk = rows[-1].pk
