@@ -11,17 +11,21 @@ tenancy services, so the audit log and the event outbox see them like any other 
 
 import zlib
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.text import slugify
 
 from jalin.core.events import events_process
+from jalin.crm.activities.services import activity_create
 from jalin.crm.models import Account, Contact, CustomFieldDefinition, CustomFieldTarget
 from jalin.crm.services import account_create, contact_create, custom_field_define
+from jalin.crm.threads.services import comment_post
 from jalin.hub.models import (
     BuyerSettings,
     Category,
@@ -507,6 +511,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             for crm in CRM:
                 self._ensure_crm(crm, organizations, users, created)
+        _deliver_events()  # the CRM timeline is fed by events, as it is by the worker
 
         self.stdout.write(self.style.SUCCESS(
             f"Demo hub ready: {created_orgs} organizations, {created_users} people and "
@@ -521,6 +526,9 @@ class Command(BaseCommand):
         ))
         self.stdout.write(self.style.SUCCESS(
             f"Stock and orders: {created['orders']} sample orders created."
+        ))
+        self.stdout.write(self.style.SUCCESS(
+            f"CRM history: {created.get('activities', 0)} activities created."
         ))
         self._print_credentials(password)
 
@@ -733,6 +741,46 @@ class Command(BaseCommand):
                     owner=owner, custom={WHATSAPP_FIELD: index != 2},
                 )
                 created["contacts"] += 1
+            self._ensure_crm_history(account, organization, actor, owner or actor, created)
+
+    def _ensure_crm_history(self, account, organization, actor, owner, created):
+        """A logged call, a meeting this week, a task due today and a thread post with a
+        mention, so My day, the calendar, the thread and the timeline have something to show.
+        Skipped for an account that already has activities (a rerun adds nothing)."""
+        if account.activities.exists():
+            return
+        contact = account.contacts.order_by("pk").first()
+        if contact is None:
+            return
+        # Demo times are relative to when the demo is loaded, on the hour, Jakarta time.
+        now = timezone.localtime().replace(minute=0, second=0, microsecond=0)
+        activity_create(
+            organization=organization, actor=actor, kind="call", status="done",
+            subject=f"Follow-up pesanan {account.name}", account=account, contact=contact,
+            direction="outbound", duration_seconds=420, outcome="connected", assignee=owner,
+            due_at=now - timedelta(days=2),
+            notes="Menanyakan jadwal pengiriman berikutnya; minta penawaran untuk kuartal depan.",
+        )
+        meeting_start = now + timedelta(days=2, hours=1)
+        activity_create(
+            organization=organization, actor=actor, kind="meeting",
+            subject=f"Review kuartalan dengan {account.name}", account=account,
+            contact=contact, assignee=owner, due_at=meeting_start,
+            ends_at=meeting_start + timedelta(hours=1), location=account.billing_address[:300],
+            attendee_contacts=[contact], attendee_users=[owner],
+            remind_at=meeting_start - timedelta(hours=1),
+        )
+        activity_create(
+            organization=organization, actor=actor, kind="task",
+            subject=f"Kirim katalog terbaru ke {contact.full_name}", account=account,
+            contact=contact, assignee=owner, due_at=now + timedelta(hours=3),
+        )
+        comment_post(
+            organization=organization, actor=actor, record=account,
+            body=f"@{owner.get_username()} tolong siapkan penawaran harga untuk review "
+                 "kuartalan; mereka minta diskon volume.",
+        )
+        created["activities"] = created.get("activities", 0) + 3
 
     def _print_credentials(self, password):
         rows = [("Username", "Password", "Organization", "Role")]
