@@ -71,7 +71,11 @@ def _custom_lookups(queryset, organization, target, custom):
                 queryset = queryset.filter(
                     **{f"custom__{key}__icontains": json.dumps(str(value))})
             continue
-        queryset = queryset.filter(**{f"custom__{key}": value})
+        if connection.vendor == "postgresql":
+            # Containment, served by the GIN index on `custom` (migration 0005).
+            queryset = queryset.filter(custom__contains={key: value})
+        else:
+            queryset = queryset.filter(**{f"custom__{key}": value})
     return queryset
 
 

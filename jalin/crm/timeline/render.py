@@ -27,6 +27,7 @@ SENTENCES = {
     "crm.activity.deleted": _("%(kind)s deleted: %(title)s"),
     "crm.document.uploaded": _("Document uploaded: %(title)s"),
     "crm.document.version_added": _("New version of document %(title)s"),
+    "crm.document.updated": _("Document details changed: %(title)s"),
     "crm.document.deleted": _("Document deleted: %(title)s"),
     "crm.comment.posted": _("Comment: %(title)s"),
     "crm.comment.edited": _("Comment edited: %(title)s"),
