@@ -20,6 +20,12 @@ class CrmConfig(AppConfig):
 
         register_housekeeping("crm.activity_reminders", send_due_reminders, every_seconds=60)
 
+        from .housekeeping import imports_expire, private_files_sweep
+
+        register_housekeeping("crm.imports_expire", imports_expire, every_seconds=3600)
+        register_housekeeping("crm.private_files_sweep", private_files_sweep,
+                              every_seconds=6 * 3600)
+
         from .timeline.consumer import TIMELINE_CONSUMER, record_timeline
 
         # Every event type: the handler picks crm.*, hub.* and service.* ones by prefix.
