@@ -15,6 +15,24 @@ from jalin.tenancy.roles import Role
 PASSWORD = "correct-horse-battery-staple-42"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_files_in_a_temporary_directory(tmp_path_factory):
+    """Uploaded documents and import files of the whole test run go to a temporary
+    directory, never into the checkout's data/private (tests may still point a single test
+    at its own directory with `settings.STORAGES`)."""
+    from django.conf import settings
+    from django.test.utils import override_settings
+
+    root = tmp_path_factory.mktemp("private")
+    with override_settings(
+        JALIN_PRIVATE_MEDIA_ROOT=root,
+        STORAGES={**settings.STORAGES, "private": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(root), "base_url": None}}},
+    ):
+        yield root
+
+
 def make_user(username, **extra):
     return User.objects.create_user(
         username=username, email=f"{username}@example.test", password=PASSWORD, **extra
