@@ -230,3 +230,28 @@ def test_order_list_query_count_does_not_grow(world):
         orders.order_place(relationship=relationship, actor=world.owner,
                            lines=[(world.paper.pk, 1)])
     assert count_queries() <= few
+
+
+def test_ordering_settings_api(world):
+    response = world.owner_api.get("/hub/settings/selling")
+    assert response.json()["tax_rates"]["standard"] == "11"
+    response = world.owner_api.patch("/hub/settings/selling", {
+        "prices_include_tax": True, "tax_rates": {"standard": "12"}})
+    assert response.status_code == 200, response.json()
+    assert response.json()["prices_include_tax"] is True
+    assert response.json()["tax_rates"]["standard"] == "12.0000"
+    assert world.sales_api.patch("/hub/settings/selling", {"prices_include_tax": False}
+                                 ).status_code == 403
+    assert world.owner_api.patch("/hub/settings/selling", {"tax_rates": {"standard": "101"}}
+                                 ).status_code == 422
+    assert world.api_a.get("/hub/settings/buying").json()["approval_threshold"] is None
+    assert world.api_a.patch("/hub/settings/buying", {"approval_threshold": "5"}
+                             ).status_code == 403  # a plain buyer
+    admin, admin_api = person(world.buyer_a, "a-admin", Role.ORG_ADMIN)
+    response = admin_api.patch("/hub/settings/buying", {"approval_threshold": "15000"})
+    assert response.status_code == 200 and response.json()["approval_threshold"] == "15000.00"
+    order = place(world.api_a, world.supplier.pk,
+                  [{"product_id": world.paper.pk, "quantity": 2}]).json()
+    assert order["status"] == "awaiting_approval"
+    # Prices now include tax: 2 × 9,000 gross, net 18,000 × 100/112.
+    assert order["total_gross"] == "18000.00" and order["total_net"] == "16071.00"

@@ -22,6 +22,7 @@ from jalin.tenancy.roles import (
     ORDERS_FULFIL,
     ORDERS_PLACE,
     ORDERS_VIEW,
+    ORG_MANAGE,
 )
 
 from ..auth import require
@@ -428,3 +429,92 @@ def shipment_create(request, order_id: int, payload: ShipmentIn):
     return Status(201, shipment)
 
 
+
+
+# --- Ordering settings ---------------------------------------------------------------------
+
+
+class TaxRatesIO(Schema):
+    standard: Decimal | None = Field(None, ge=0, le=100, max_digits=7, decimal_places=4)
+    reduced: Decimal | None = Field(None, ge=0, le=100, max_digits=7, decimal_places=4)
+    exempt: Decimal | None = Field(None, ge=0, le=100, max_digits=7, decimal_places=4)
+
+
+class SellingOut(Schema):
+    prices_include_tax: bool
+    show_stock_quantity: bool
+    tax_rates: TaxRatesIO
+
+
+class SellingIn(Input):
+    prices_include_tax: bool | None = None
+    show_stock_quantity: bool | None = None
+    tax_rates: TaxRatesIO | None = Field(None, description="Percent per tax class; "
+                                         "effective rate on the net price (PPN: 11)")
+
+
+class BuyingIO(Schema):
+    approval_threshold: Decimal | None = Field(None, ge=0, max_digits=18, decimal_places=2,
+                                               description="Empty: no approval needed")
+    currency: str = Field("IDR", min_length=3, max_length=3)
+
+
+class BuyingIn(Input):
+    approval_threshold: Decimal | None = Field(None, ge=0, max_digits=18, decimal_places=2)
+
+
+def _selling(supplier):
+    from jalin.hub import tax
+    from jalin.hub.models import SupplierSettings
+
+    settings = SupplierSettings.objects.filter(supplier=supplier).first()
+    return {"prices_include_tax": bool(settings and settings.prices_include_tax),
+            "show_stock_quantity": bool(settings and settings.show_stock_quantity),
+            "tax_rates": tax.rates_for(supplier)}
+
+
+@router.get("/hub/settings/selling", response=SellingOut)
+def selling_settings(request):
+    """A supplier's selling settings: tax-inclusive prices, stock numbers, tax rates."""
+    membership = require(request, CATALOG_VIEW)
+    return _selling(membership.organization)
+
+
+@router.patch("/hub/settings/selling", response=SellingOut)
+@idempotent
+def selling_settings_patch(request, payload: SellingIn):
+    membership = require(request, ORG_MANAGE)
+    organization = membership.organization
+    if not organization.is_supplier:
+        raise HubError("Only suppliers sell.", code="not_supplier")
+    current = _selling(organization)
+    data = payload.model_dump(exclude_unset=True)
+    rates = {k: v for k, v in (data.get("tax_rates") or {}).items() if v is not None}
+    flags = {name: current[name] if data.get(name) is None else data[name]
+             for name in ("prices_include_tax", "show_stock_quantity")}
+    orders.supplier_settings_update(supplier=organization, actor=request.user, rates=rates,
+                                    **flags)
+    return _selling(organization)
+
+
+@router.get("/hub/settings/buying", response=BuyingIO)
+def buying_settings(request):
+    """A buyer organization's approval threshold."""
+    from jalin.hub.models import BuyerSettings
+
+    membership = require(request, ORDERS_VIEW)
+    settings = BuyerSettings.objects.filter(buyer=membership.organization).first()
+    return settings or {"approval_threshold": None,
+                        "currency": membership.organization.currency or "IDR"}
+
+
+@router.patch("/hub/settings/buying", response=BuyingIO)
+@idempotent
+def buying_settings_patch(request, payload: BuyingIn):
+    membership = require(request, ORG_MANAGE)
+    if not membership.organization.is_buyer:
+        raise HubError("Only buyers have approval rules.", code="not_buyer")
+    settings = orders.buyer_settings_update(buyer=membership.organization, actor=request.user,
+                                            approval_threshold=payload.approval_threshold)
+    settings.refresh_from_db()
+    return settings
