@@ -163,3 +163,31 @@ def test_same_idempotency_key_concurrently_makes_one_order(setup):
     assert len({r.pk for r, _e in results}) == 1
     assert Order.objects.count() == 1
     assert StockLevel.objects.get(product=product).reserved == 2
+
+
+def test_same_idempotency_key_through_the_api_concurrently(setup):
+    from jalin.api.testing import ApiClient, bearer_token_for
+    from jalin.tenancy.models import Membership
+    from jalin.tenancy.roles import Role
+
+    product = setup["products"][1]
+    stock.stock_adjust(warehouse=setup["warehouse"], product=product, delta=100,
+                       reason="count", actor=setup["owner"])
+    rel = _buyers(setup, 1)[0]
+    membership = Membership.objects.create(user=make_user("api-buyer"), organization=rel.buyer,
+                                           role=Role.BUYER)
+    token = bearer_token_for(membership)
+    body = {"supplier_id": setup["supplier"].pk, "lines": [{"product_id": product.pk,
+                                                            "quantity": 3}]}
+
+    def post(index):
+        response = ApiClient(token=token).post("/hub/orders", body,
+                                               headers={"Idempotency-Key": "dup-1"})
+        return response.status_code, response.json()["id"]
+
+    results = run_threads(post, 6)
+    assert [e for _r, e in results if e is not None] == []
+    assert {status for (status, _id), _e in results} == {201}
+    assert len({order_id for (_s, order_id), _e in results}) == 1
+    assert Order.objects.count() == 1
+    assert StockLevel.objects.get(product=product).reserved == 3
