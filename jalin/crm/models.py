@@ -370,14 +370,48 @@ class Activity(models.Model):
 # --- Documents ------------------------------------------------------------------------------
 
 
-class Document(models.Model):
-    """A file in the filing cabinet, attached to one account, contact or activity. The bytes
-    live in `DocumentVersion`s; `current` is the newest. Files are stored under
-    `JALIN_PRIVATE_MEDIA_ROOT` (outside the web root) and only ever served as downloads."""
+class AttachedToRecord(models.Model):
+    """Something filed under exactly one account, contact or activity (documents, thread
+    posts): the same indexes, and a database check that refuses a row naming none or
+    several."""
 
     organization = models.ForeignKey(
         "tenancy.Organization", on_delete=models.CASCADE, related_name="+"
     )
+    # Subclasses declare `account`, `contact` and `activity` (nullable, CASCADE) with their
+    # own related names; the indexes and the one-record check below name them.
+
+    tenant_owner = "organization"
+
+    class Meta:
+        abstract = True
+        indexes = [
+            models.Index(fields=["organization", "account", "created_at"],
+                         name="%(app_label)s_%(class)s_org_account"),
+            models.Index(fields=["organization", "contact", "created_at"],
+                         name="%(app_label)s_%(class)s_org_contact"),
+            models.Index(fields=["organization", "activity", "created_at"],
+                         name="%(app_label)s_%(class)s_org_activity"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(account__isnull=False, contact__isnull=True, activity__isnull=True)
+                    | models.Q(account__isnull=True, contact__isnull=False,
+                               activity__isnull=True)
+                    | models.Q(account__isnull=True, contact__isnull=True,
+                               activity__isnull=False)
+                ),
+                name="%(app_label)s_%(class)s_one_record",
+            )
+        ]
+
+
+class Document(AttachedToRecord):
+    """A file in the filing cabinet, attached to one account, contact or activity. The bytes
+    live in `DocumentVersion`s; `current` is the newest. Files are stored under
+    `JALIN_PRIVATE_MEDIA_ROOT` (outside the web root) and only ever served as downloads."""
+
     title = models.CharField(_("title"), max_length=200)
     description = models.TextField(_("description"), blank=True)
     account = models.ForeignKey(Account, on_delete=models.CASCADE, null=True, blank=True,
@@ -393,30 +427,6 @@ class Document(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     version = models.PositiveIntegerField(default=1)
-
-    tenant_owner = "organization"
-
-    class Meta:
-        indexes = [
-            models.Index(fields=["organization", "account", "created_at"],
-                         name="crm_document_org_account"),
-            models.Index(fields=["organization", "contact", "created_at"],
-                         name="crm_document_org_contact"),
-            models.Index(fields=["organization", "activity", "created_at"],
-                         name="crm_document_org_activity"),
-        ]
-        constraints = [
-            models.CheckConstraint(
-                condition=(
-                    models.Q(account__isnull=False, contact__isnull=True, activity__isnull=True)
-                    | models.Q(account__isnull=True, contact__isnull=False,
-                               activity__isnull=True)
-                    | models.Q(account__isnull=True, contact__isnull=True,
-                               activity__isnull=False)
-                ),
-                name="crm_document_one_record",
-            )
-        ]
 
     def __str__(self):
         return self.title
@@ -450,15 +460,12 @@ class DocumentVersion(models.Model):
 # --- Threads --------------------------------------------------------------------------------
 
 
-class Comment(models.Model):
+class Comment(AttachedToRecord):
     """A post in the discussion thread of an account, contact or activity. `parent` makes it a
     reply. CRM threads are internal: staff only, never shown to the customer on the portal.
     Edits keep the previous text as `CommentRevision`s; deleting blanks the body but keeps the
     post so replies keep their place."""
 
-    organization = models.ForeignKey(
-        "tenancy.Organization", on_delete=models.CASCADE, related_name="+"
-    )
     account = models.ForeignKey(Account, on_delete=models.CASCADE, null=True, blank=True,
                                 related_name="comments")
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, null=True, blank=True,
@@ -475,30 +482,6 @@ class Comment(models.Model):
     edited_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1)
-
-    tenant_owner = "organization"
-
-    class Meta:
-        indexes = [
-            models.Index(fields=["organization", "account", "created_at"],
-                         name="crm_comment_org_account"),
-            models.Index(fields=["organization", "contact", "created_at"],
-                         name="crm_comment_org_contact"),
-            models.Index(fields=["organization", "activity", "created_at"],
-                         name="crm_comment_org_activity"),
-        ]
-        constraints = [
-            models.CheckConstraint(
-                condition=(
-                    models.Q(account__isnull=False, contact__isnull=True, activity__isnull=True)
-                    | models.Q(account__isnull=True, contact__isnull=False,
-                               activity__isnull=True)
-                    | models.Q(account__isnull=True, contact__isnull=True,
-                               activity__isnull=False)
-                ),
-                name="crm_comment_one_record",
-            )
-        ]
 
     def __str__(self):
         return self.body[:60]
