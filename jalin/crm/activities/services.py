@@ -305,7 +305,7 @@ def activity_create(*, organization, actor, kind, status=ActivityStatus.OPEN, **
     `status="done"` logs something that already happened (a call made, a note)."""
     activity = Activity(organization=organization, kind=kind)
     if status not in (ActivityStatus.OPEN, ActivityStatus.DONE):
-        raise _field_error("status", _("A new activity is open or done."), "invalid_choice")
+        raise _field_error("status", _("A new activity must be open or done."), "invalid_choice")
     activity.status = status
     attendees = {}
     if ("assignee" not in fields and getattr(actor, "pk", None)
@@ -437,7 +437,7 @@ def activity_send_invitation(*, activity, actor):
         raise CrmError(_("Only meetings have invitations."), code="not_a_meeting",
                        field="kind")
     if activity.status != ActivityStatus.OPEN:
-        raise CrmError(_("Only an open meeting can be sent."), code="not_open",
+        raise CrmError(_("Invitations can be sent only for open meetings."), code="not_open",
                        field="status")
     addresses = sorted({c.email for c in activity.attendee_contacts.all() if c.email})
     if not addresses:

@@ -27,6 +27,7 @@ from jalin.tenancy.access import for_org, get_for_org_or_404
 from jalin.tenancy.roles import CRM_EDIT, CRM_VIEW
 
 from ..models import Account, Activity, Contact, Document, DocumentVersion
+from ..records import no_such_record
 from . import selectors, services, uploads
 from .views import download_response
 
@@ -168,7 +169,7 @@ def _named_record(organization, data, *, required):
     record = for_org(queryset(), organization).filter(pk=data[field]).first()
     if record is None:
         raise services.CrmError(
-            _("No such %(kind)s in this organization.") % {"kind": kind},
+            no_such_record(kind),
             code=f"invalid_{kind}", field=field)
     return record
 

@@ -30,7 +30,8 @@ from jalin.core.audit import audit_record
 from jalin.core.events import emit_event
 from jalin.tenancy.services import StaleVersion
 
-from ..models import Account, Activity, Contact, Document, DocumentVersion
+from ..models import Document, DocumentVersion
+from ..records import no_such_record, record_kind
 from ..search import index as search_index
 from ..services import CrmError
 
@@ -45,7 +46,6 @@ MAX_DESCRIPTION = 5000
 MAX_FILE_NAME = 255
 SNIFF_BYTES = 64 * 1024
 TITLE_IN_EVENT = 120
-RECORD_KINDS = {Account: "account", Contact: "contact", Activity: "activity"}
 
 # Text formats that carry no magic number: told apart by the extension, once the content
 # has been seen to be text.
@@ -104,11 +104,6 @@ def too_large_message():
     else:
         size = _("%(size)d bytes") % {"size": limit}
     return _("The file is too large: documents may be at most %(size)s.") % {"size": size}
-
-
-def record_kind(record):
-    """"account", "contact" or "activity" (None for anything else)."""
-    return RECORD_KINDS.get(type(record))
 
 
 def document_record(document):
@@ -235,7 +230,7 @@ def _check_record(organization, record):
         raise CrmError(_("Documents are filed under an account, a contact or an activity."),
                        code="invalid_record", field="record")
     if record.organization_id != organization.pk or getattr(record, "archived_at", None):
-        raise CrmError(_("No such %(kind)s in this organization.") % {"kind": kind},
+        raise CrmError(no_such_record(kind),
                        code=f"invalid_{kind}", field=f"{kind}_id")
     return kind
 

@@ -394,7 +394,7 @@ class Importer:
         for field, key in keys:
             first = self.seen.setdefault((field, key), number)
             if first != number:
-                errors.append((field, _("Row %(row)d has the same value.") % {"row": first}))
+                errors.append((field, _("Same value as row %(row)d.") % {"row": first}))
         return errors
 
     def build(self, number, values, found):

@@ -21,6 +21,7 @@ from jalin.tenancy.access import for_org, get_for_org_or_404
 from jalin.tenancy.roles import CRM_EDIT, CRM_VIEW
 
 from ..models import Account, Activity, Comment, Contact
+from ..records import no_such_record
 from . import selectors, services
 
 router = Router(tags=["crm"])
@@ -115,7 +116,7 @@ def _record(organization, data):
     record = for_org(queryset(), organization).filter(pk=data[field]).first()
     if record is None:
         raise services.CrmError(
-            _("No such %(kind)s in this organization.") % {"kind": kind},
+            no_such_record(kind),
             code=f"invalid_{kind}", field=field)
     return record
 

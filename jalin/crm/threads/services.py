@@ -16,7 +16,6 @@ import re
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models.functions import Lower
-from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -28,7 +27,8 @@ from jalin.tenancy.models import Membership
 from jalin.tenancy.roles import CRM_VIEW, ORG_MANAGE, Role, has_perm, role_permissions
 from jalin.tenancy.services import StaleVersion
 
-from ..models import Account, Activity, Comment, CommentRevision, Contact
+from ..models import Comment, CommentRevision
+from ..records import no_such_record, record_kind, record_url
 from ..services import CrmError
 
 __all__ = [
@@ -42,21 +42,6 @@ EXCERPT = 120
 # "@name" not preceded by a word character (so "bob@example.com" is no mention); Django
 # usernames allow letters, digits and . + - _ (and @, which a mention cannot contain).
 MENTION_RE = re.compile(r"(?<![\w@/])@([\w.+-]{1,150})")
-RECORD_KINDS = {Account: "account", Contact: "contact", Activity: "activity"}
-
-
-def record_kind(record):
-    """"account", "contact" or "activity" (None for anything else)."""
-    return RECORD_KINDS.get(type(record))
-
-
-def record_url(record):
-    """The page of the record a thread belongs to ("" when it has none)."""
-    kind = record_kind(record)
-    try:
-        return reverse(f"crm:{kind}_detail", kwargs={"pk": record.pk})
-    except NoReverseMatch:
-        return ""
 
 
 def comment_record(comment):
@@ -123,7 +108,7 @@ def _check_record(organization, record):
         raise CrmError(_("Comments go on an account, a contact or an activity."),
                        code="invalid_record", field="record")
     if record.organization_id != organization.pk or getattr(record, "archived_at", None):
-        raise CrmError(_("No such %(kind)s in this organization.") % {"kind": kind},
+        raise CrmError(no_such_record(kind),
                        code=f"invalid_{kind}", field=f"{kind}_id")
     return kind
 
