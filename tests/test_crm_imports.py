@@ -265,7 +265,7 @@ def test_accounts_import_matches_name_and_tax_id(org, owner, owner_client):
 def test_duplicate_emails_inside_file_are_errors(org, owner, owner_client):
     content = "Last name,Email\nA,a@example.test\nB,A@example.test\n"
     job = check(owner_client, job_of(upload(owner_client, content)))
-    assert job.errors[0]["row"] == 3 and "Row 2" in job.errors[0]["message"]
+    assert job.errors[0]["row"] == 3 and "row 2" in job.errors[0]["message"]
 
 
 def test_permissions_and_tenancy(org, owner, member_client, outsider_client, client,
