@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jalin.core.pagination import keyset_paginate
@@ -36,6 +37,11 @@ from .services import HubError
 
 PER_PAGE = 50
 
+
+
+def lines_added_message(count):
+    return ngettext("%(count)s line added to your cart.", "%(count)s lines added to your cart.",
+                    count) % {"count": count}
 
 def _int(value, default=None):
     try:
@@ -228,7 +234,8 @@ def cart_checkout_all(request):
             messages.error(request, _("%(supplier)s: you cannot order from this supplier.") % {
                 "supplier": cart_obj.supplier.name})
     if placed:
-        messages.success(request, _("%(count)s orders placed.") % {"count": placed})
+        messages.success(request, ngettext("%(count)s order placed.", "%(count)s orders placed.",
+                                           placed) % {"count": placed})
     return redirect("hub:orders")
 
 
@@ -242,8 +249,7 @@ def quick_order(request, supplier_id):
     if request.method == "POST":
         result = orders.quick_order(relationship=relationship, user=request.user, text=text)
         if result.added and not result.errors:
-            messages.success(request, _("%(count)s lines added to your cart.") % {
-                "count": result.added})
+            messages.success(request, lines_added_message(result.added))
             return redirect("hub:cart")
         status = 400 if result.errors else 200
     return render(request, "hub/quick_order.html", {
@@ -347,7 +353,7 @@ def order_reorder(request, pk):
     if skipped:
         messages.warning(request, _("No longer available: %(skus)s") % {
             "skus": ", ".join(skipped)})
-    messages.success(request, _("%(count)s lines added to your cart.") % {"count": added})
+    messages.success(request, lines_added_message(added))
     return redirect(reverse("hub:cart"))
 
 
