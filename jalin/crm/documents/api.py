@@ -26,8 +26,8 @@ from jalin.api.schemas import MAX_INT, Input
 from jalin.tenancy.access import for_org, get_for_org_or_404
 from jalin.tenancy.roles import CRM_EDIT, CRM_VIEW
 
-from ..models import Account, Activity, Contact, Document, DocumentVersion
-from ..records import no_such_record
+from ..models import Document, DocumentVersion
+from ..records import record_named_by_ids
 from . import selectors, services, uploads
 from .views import download_response
 
@@ -149,31 +149,6 @@ class DeleteParams(Schema):
                                 description="Refuse with 409 if the document changed since")
 
 
-RECORDS = (
-    ("account_id", "account", lambda: Account.objects.filter(archived_at__isnull=True)),
-    ("contact_id", "contact", lambda: Contact.objects.filter(archived_at__isnull=True)),
-    ("activity_id", "activity", lambda: Activity.objects.all()),
-)
-
-
-def _named_record(organization, data, *, required):
-    named = [(field, kind, queryset) for field, kind, queryset in RECORDS
-             if data.get(field) is not None]
-    if not named and not required:
-        return None
-    if len(named) != 1:
-        raise services.CrmError(
-            _("Name exactly one of account_id, contact_id or activity_id."),
-            code="record_required", field="account_id")
-    field, kind, queryset = named[0]
-    record = for_org(queryset(), organization).filter(pk=data[field]).first()
-    if record is None:
-        raise services.CrmError(
-            no_such_record(kind),
-            code=f"invalid_{kind}", field=field)
-    return record
-
-
 def _document(organization, document_id):
     return get_for_org_or_404(selectors.document_for_org(organization), organization,
                               pk=document_id)
@@ -192,7 +167,8 @@ def document_list(request, filters: Query[DocumentFilters]):
     `activity_id` narrows it to one record's documents."""
     membership = require(request, CRM_VIEW)
     organization = membership.organization
-    record = _named_record(organization, filters.model_dump(), required=False)
+    record = record_named_by_ids(organization=organization, data=filters.model_dump(),
+                                 required=False)
     queryset = selectors.documents_for_org(organization)
     if record is not None:
         queryset = queryset.filter(**{services.record_kind(record): record})
@@ -205,7 +181,7 @@ def document_upload(request, file: File[UploadedFile], form: Form[DocumentUpload
     to the file name; the type is detected from the content."""
     membership = require(request, CRM_EDIT)
     organization = membership.organization
-    record = _named_record(organization, form.model_dump(), required=True)
+    record = record_named_by_ids(organization=organization, data=form.model_dump())
     document = _call(services.document_upload, organization=organization,
                      actor=request.user, record=record, file=file, title=form.title,
                      description=form.description)

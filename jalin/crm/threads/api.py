@@ -17,11 +17,11 @@ from jalin.api.auth import require
 from jalin.api.idempotency import idempotent
 from jalin.api.pagination import Page, PageParams, paginate
 from jalin.api.schemas import MAX_INT, Input
-from jalin.tenancy.access import for_org, get_for_org_or_404
+from jalin.tenancy.access import get_for_org_or_404
 from jalin.tenancy.roles import CRM_EDIT, CRM_VIEW
 
-from ..models import Account, Activity, Comment, Contact
-from ..records import no_such_record
+from ..models import Comment
+from ..records import record_named_by_ids
 from . import selectors, services
 
 router = Router(tags=["crm"])
@@ -97,30 +97,6 @@ class DeleteParams(Schema):
                                 description="Refuse with 409 if the post changed since")
 
 
-RECORDS = (
-    ("account_id", "account", lambda: Account.objects.filter(archived_at__isnull=True)),
-    ("contact_id", "contact", lambda: Contact.objects.filter(archived_at__isnull=True)),
-    ("activity_id", "activity", lambda: Activity.objects.all()),
-)
-
-
-def _record(organization, data):
-    """The one record named by account_id / contact_id / activity_id (422 otherwise)."""
-    named = [(field, kind, queryset) for field, kind, queryset in RECORDS
-             if data.get(field) is not None]
-    if len(named) != 1:
-        raise services.CrmError(
-            _("Name exactly one of account_id, contact_id or activity_id."),
-            code="record_required", field="account_id")
-    field, kind, queryset = named[0]
-    record = for_org(queryset(), organization).filter(pk=data[field]).first()
-    if record is None:
-        raise services.CrmError(
-            no_such_record(kind),
-            code=f"invalid_{kind}", field=field)
-    return record
-
-
 def _replies():
     return Prefetch("replies", queryset=selectors._with_people(
         Comment.objects.order_by("created_at", "id")))
@@ -138,7 +114,7 @@ def comment_list(request, filters: Query[ThreadFilters]):
     `activity_id`): top-level posts newest first, each with its replies oldest first."""
     membership = require(request, CRM_VIEW)
     organization = membership.organization
-    record = _record(organization, filters.model_dump())
+    record = record_named_by_ids(organization=organization, data=filters.model_dump())
     return paginate(selectors.thread_posts(organization=organization, record=record),
                     cursor=filters.cursor, limit=filters.limit, order=selectors.POST_ORDER)
 
@@ -150,7 +126,7 @@ def comment_post(request, payload: CommentIn):
     reply joins its top-level post). `@username` mentions notify active colleagues."""
     membership = require(request, CRM_EDIT)
     organization = membership.organization
-    record = _record(organization, payload.model_dump())
+    record = record_named_by_ids(organization=organization, data=payload.model_dump())
     comment = services.comment_post(organization=organization, actor=request.user,
                                     record=record, body=payload.body,
                                     parent=payload.parent_id)
