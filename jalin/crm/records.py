@@ -60,3 +60,16 @@ def record_named_by_ids(*, organization, data, required=True):
     if record is None:
         raise CrmError(no_such_record(kind), code=f"invalid_{kind}", field=field)
     return record
+
+
+def check_record(*, organization, record, wrong_type_message):
+    """The kind of `record` after checking it is a saved, live account, contact or activity
+    of `organization`; otherwise a `CrmError` (`wrong_type_message` for anything else)."""
+    from .services import CrmError
+
+    kind = record_kind(record)
+    if kind is None or record.pk is None:
+        raise CrmError(wrong_type_message, code="invalid_record", field="record")
+    if record.organization_id != organization.pk or getattr(record, "archived_at", None):
+        raise CrmError(no_such_record(kind), code=f"invalid_{kind}", field=f"{kind}_id")
+    return kind

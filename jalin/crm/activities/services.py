@@ -34,7 +34,7 @@ from ..models import (
     Contact,
 )
 from ..search import index as search_index
-from ..services import CrmError
+from ..services import CrmError, _account_ref, _ref_id
 
 __all__ = [
     "CrmError", "StaleVersion", "activity_cancel", "activity_complete", "activity_create",
@@ -56,16 +56,6 @@ REMINDER_BATCH = 200
 
 def _field_error(field, message, code):
     return ValidationError({field: [ValidationError(message, code=code)]})
-
-
-def _ref_id(value):
-    value = getattr(value, "pk", value)
-    if value in (None, ""):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return -1
 
 
 def _ids(value, field):
@@ -105,18 +95,6 @@ def _aware(value, field):
     if not (1900 <= value.year <= 9000):
         raise _field_error(field, _("Enter a date between 1900 and 9000."), "out_of_range")
     return value
-
-
-def _account(organization, value):
-    account_id = _ref_id(value)
-    if account_id is None:
-        return None
-    account = Account.objects.filter(organization=organization, pk=account_id,
-                                     archived_at__isnull=True).first()
-    if account is None:
-        raise CrmError(_("No such account in this organization."), code="invalid_account",
-                       field="account_id")
-    return account
 
 
 def _contact(organization, value):
@@ -185,7 +163,7 @@ def _apply(activity, organization, fields, attendees):
         raise CrmError(_("Unknown fields: %s") % ", ".join(sorted(unknown)), code="unknown")
     for name, value in fields.items():
         if name == "account":
-            activity.account = _account(organization, value)
+            activity.account = _account_ref(organization, value, field="account_id")
         elif name == "contact":
             activity.contact = _contact(organization, value)
         elif name == "assignee":

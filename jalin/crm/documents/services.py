@@ -31,7 +31,7 @@ from jalin.core.events import emit_event
 from jalin.tenancy.services import StaleVersion
 
 from ..models import Document, DocumentVersion
-from ..records import no_such_record, record_kind
+from ..records import check_record, record_kind
 from ..search import index as search_index
 from ..services import CrmError
 
@@ -225,14 +225,10 @@ def _remove_files(names):
 
 
 def _check_record(organization, record):
-    kind = record_kind(record)
-    if kind is None or record.pk is None:
-        raise CrmError(_("Documents are filed under an account, a contact or an activity."),
-                       code="invalid_record", field="record")
-    if record.organization_id != organization.pk or getattr(record, "archived_at", None):
-        raise CrmError(no_such_record(kind),
-                       code=f"invalid_{kind}", field=f"{kind}_id")
-    return kind
+    return check_record(
+        organization=organization, record=record,
+        wrong_type_message=_("Documents are filed under an account, a contact or an activity."),
+    )
 
 
 def _clean_text(value, *, field, max_length, required=False, multiline=False):

@@ -28,7 +28,7 @@ from jalin.tenancy.roles import CRM_VIEW, ORG_MANAGE, Role, has_perm, role_permi
 from jalin.tenancy.services import StaleVersion
 
 from ..models import Comment, CommentRevision
-from ..records import no_such_record, record_kind, record_url
+from ..records import check_record, record_kind, record_url
 from ..services import CrmError
 
 __all__ = [
@@ -103,14 +103,10 @@ def _clean_body(body):
 
 
 def _check_record(organization, record):
-    kind = record_kind(record)
-    if kind is None or record.pk is None:
-        raise CrmError(_("Comments go on an account, a contact or an activity."),
-                       code="invalid_record", field="record")
-    if record.organization_id != organization.pk or getattr(record, "archived_at", None):
-        raise CrmError(no_such_record(kind),
-                       code=f"invalid_{kind}", field=f"{kind}_id")
-    return kind
+    return check_record(
+        organization=organization, record=record,
+        wrong_type_message=_("Comments go on an account, a contact or an activity."),
+    )
 
 
 def _payload(comment, title):
