@@ -533,6 +533,11 @@ class Order(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     submitted_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(default=timezone.now)
+    # Gross amount of this order already invoiced (kept by the invoicing service with the
+    # order locked): credit exposure counts an open order's uninvoiced remainder plus the
+    # balance of its invoices, so nothing is counted twice.
+    invoiced_gross = models.DecimalField(max_digits=CREDIT_MAX_DIGITS,
+                                         decimal_places=CREDIT_DECIMAL_PLACES, default=0)
     version = models.PositiveIntegerField(default=1)
 
     tenant_parties = ("supplier", "buyer")
@@ -652,3 +657,286 @@ class ShipmentLine(models.Model):
 
     def __str__(self):
         return f"{self.order_line_id} × {self.quantity}"
+
+
+# --- Document numbers ------------------------------------------------------------------------
+
+
+class DocumentCounter(models.Model):
+    """The last number a supplier gave in one sequence ("invoice", "credit_note", "rfq",
+    "quote", "return", ...). Locked while numbering inside the document's own transaction, so
+    a rolled-back document gives its number back: numbers have no gaps
+    (`jalin.hub.numbering.next_number`)."""
+
+    supplier = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    sequence = models.CharField(max_length=20)
+    last_number = models.PositiveIntegerField(default=0)
+
+    tenant_owner = "supplier"
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["supplier", "sequence"],
+                                    name="hub_document_counter"),
+        ]
+
+    def __str__(self):
+        return f"{self.supplier_id} {self.sequence}: {self.last_number}"
+
+
+# --- Invoices, credit notes and payments -----------------------------------------------------
+
+
+class InvoiceKind(models.TextChoices):
+    INVOICE = "invoice", _("Invoice")
+    CREDIT_NOTE = "credit_note", _("Credit note")
+
+
+class InvoiceStatus(models.TextChoices):
+    # An invoice is open until its balance is zero; a credit note is open until all of it is
+    # applied to invoices (or refunded).
+    OPEN = "open", _("Open")
+    PARTIALLY_PAID = "partially_paid", _("Partially paid")
+    PAID = "paid", _("Paid")
+
+
+class Invoice(models.Model):
+    """An invoice (per shipment or per order) or a credit note, issued by the supplier to the
+    buyer. Never deleted and never edited once issued: a mistake is corrected by a credit note.
+    `number` is gapless per (supplier, kind). Amounts are gross unless named net/tax;
+    `amount_settled` is what payments and applied credit notes (for an invoice) or
+    applications (for a credit note) have taken off; balance = total_gross − amount_settled."""
+
+    supplier = models.ForeignKey(Organization, on_delete=models.PROTECT,
+                                 related_name="hub_invoices_issued")
+    buyer = models.ForeignKey(Organization, on_delete=models.PROTECT,
+                              related_name="hub_invoices_received")
+    relationship = models.ForeignKey(TradingRelationship, on_delete=models.PROTECT,
+                                     related_name="invoices")
+    kind = models.CharField(_("kind"), max_length=16, choices=InvoiceKind.choices,
+                            default=InvoiceKind.INVOICE)
+    number = models.PositiveIntegerField(_("number"))
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, null=True, blank=True,
+                              related_name="invoices")
+    shipment = models.ForeignKey(Shipment, on_delete=models.PROTECT, null=True, blank=True,
+                                 related_name="invoices")
+    # For a credit note: the invoice it corrects (may be empty for a goodwill credit).
+    credited_invoice = models.ForeignKey("self", on_delete=models.PROTECT, null=True,
+                                         blank=True, related_name="credit_notes")
+    status = models.CharField(_("status"), max_length=16, choices=InvoiceStatus.choices,
+                              default=InvoiceStatus.OPEN)
+    currency = models.CharField(_("currency"), max_length=3, validators=[validate_currency])
+    prices_include_tax = models.BooleanField(default=False)
+    tax_exempt = models.BooleanField(default=False)
+    issue_date = models.DateField(_("issue date"))
+    due_date = models.DateField(_("due date"))
+    total_net = models.DecimalField(max_digits=CREDIT_MAX_DIGITS,
+                                    decimal_places=CREDIT_DECIMAL_PLACES, default=0)
+    total_tax = models.DecimalField(max_digits=CREDIT_MAX_DIGITS,
+                                    decimal_places=CREDIT_DECIMAL_PLACES, default=0)
+    total_gross = models.DecimalField(max_digits=CREDIT_MAX_DIGITS,
+                                      decimal_places=CREDIT_DECIMAL_PLACES, default=0)
+    amount_settled = models.DecimalField(max_digits=CREDIT_MAX_DIGITS,
+                                         decimal_places=CREDIT_DECIMAL_PLACES, default=0)
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                  null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+
+    tenant_parties = ("supplier", "buyer")
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("invoice")
+        constraints = [
+            models.UniqueConstraint(fields=["supplier", "kind", "number"],
+                                    name="hub_invoice_number"),
+            # One invoice per shipment.
+            models.UniqueConstraint(fields=["shipment"],
+                                    condition=Q(kind="invoice", shipment__isnull=False),
+                                    name="hub_invoice_per_shipment"),
+            models.CheckConstraint(condition=~Q(supplier=F("buyer")),
+                                   name="hub_invoice_two_parties"),
+            models.CheckConstraint(condition=Q(total_gross__gte=0),
+                                   name="hub_invoice_total"),
+            models.CheckConstraint(
+                condition=Q(amount_settled__gte=0) & Q(amount_settled__lte=F("total_gross")),
+                name="hub_invoice_settled"),
+            models.CheckConstraint(condition=Q(due_date__gte=F("issue_date")),
+                                   name="hub_invoice_due"),
+        ]
+        indexes = [
+            models.Index(fields=["supplier", "kind", "id"], name="hub_inv_sup_kind"),
+            models.Index(fields=["buyer", "kind", "id"], name="hub_inv_buyer_kind"),
+            models.Index(fields=["supplier", "status", "due_date"], name="hub_inv_sup_due"),
+            models.Index(fields=["relationship", "status"], name="hub_inv_rel_status"),
+        ]
+
+    def __str__(self):
+        prefix = "CN" if self.kind == InvoiceKind.CREDIT_NOTE else "INV"
+        return f"{prefix}-{self.number}"
+
+    @property
+    def balance(self):
+        return self.total_gross - self.amount_settled
+
+
+class InvoiceLine(models.Model):
+    """A line of an invoice or credit note, snapshotting the order line it bills (or credits):
+    quantities and amounts are positive on both kinds; the kind gives the sign."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveSmallIntegerField(default=1)
+    order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="invoice_lines")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, null=True, blank=True,
+                                related_name="+")
+    sku = models.CharField(_("SKU"), max_length=64, blank=True)
+    name = models.CharField(_("description"), max_length=200)
+    unit = models.CharField(_("unit"), max_length=20, blank=True)
+    quantity = models.PositiveIntegerField(_("quantity"))
+    unit_price = models.DecimalField(_("unit price"), max_digits=PRICE_MAX_DIGITS,
+                                     decimal_places=PRICE_DECIMAL_PLACES)
+    tax_rate = models.DecimalField(max_digits=7, decimal_places=4)
+    line_net = models.DecimalField(max_digits=CREDIT_MAX_DIGITS,
+                                   decimal_places=CREDIT_DECIMAL_PLACES)
+    line_tax = models.DecimalField(max_digits=CREDIT_MAX_DIGITS,
+                                   decimal_places=CREDIT_DECIMAL_PLACES)
+    line_gross = models.DecimalField(max_digits=CREDIT_MAX_DIGITS,
+                                     decimal_places=CREDIT_DECIMAL_PLACES)
+
+    tenant_parties = ("invoice__supplier", "invoice__buyer")
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="hub_invoice_line_qty"),
+        ]
+
+    def __str__(self):
+        return f"{self.sku} × {self.quantity}"
+
+
+class PaymentMethod(models.TextChoices):
+    BANK_TRANSFER = "bank_transfer", _("Bank transfer")
+    PROVIDER = "provider", _("Online payment")
+    CASH = "cash", _("Cash")
+    OTHER = "other", _("Other")
+
+
+class Payment(models.Model):
+    """Money received by the supplier from the buyer, recorded by staff or reported by a
+    payment provider's webhook. Allocated to invoices by `PaymentAllocation`; what is not
+    allocated stays on the buyer's account as a credit (`amount − amount_allocated`).
+    A provider payment is unique per (provider, provider_reference): a replayed webhook
+    cannot record it twice."""
+
+    supplier = models.ForeignKey(Organization, on_delete=models.PROTECT,
+                                 related_name="hub_payments_received")
+    buyer = models.ForeignKey(Organization, on_delete=models.PROTECT,
+                              related_name="hub_payments_made")
+    relationship = models.ForeignKey(TradingRelationship, on_delete=models.PROTECT,
+                                     related_name="payments")
+    number = models.PositiveIntegerField(_("number"))
+    method = models.CharField(_("method"), max_length=20, choices=PaymentMethod.choices,
+                              default=PaymentMethod.BANK_TRANSFER)
+    amount = models.DecimalField(_("amount"), max_digits=CREDIT_MAX_DIGITS,
+                                 decimal_places=CREDIT_DECIMAL_PLACES)
+    amount_allocated = models.DecimalField(max_digits=CREDIT_MAX_DIGITS,
+                                           decimal_places=CREDIT_DECIMAL_PLACES, default=0)
+    currency = models.CharField(_("currency"), max_length=3, validators=[validate_currency])
+    received_on = models.DateField(_("received on"))
+    reference = models.CharField(_("reference"), max_length=120, blank=True)
+    provider = models.CharField(max_length=40, blank=True)
+    provider_reference = models.CharField(max_length=120, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                    null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+
+    tenant_parties = ("supplier", "buyer")
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("payment")
+        constraints = [
+            models.UniqueConstraint(fields=["supplier", "number"], name="hub_payment_number"),
+            models.UniqueConstraint(fields=["provider", "provider_reference"],
+                                    condition=~Q(provider=""),
+                                    name="hub_payment_provider_ref"),
+            models.UniqueConstraint(fields=["supplier", "idempotency_key"],
+                                    condition=Q(idempotency_key__isnull=False),
+                                    name="hub_payment_idempotency"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="hub_payment_amount"),
+            models.CheckConstraint(
+                condition=Q(amount_allocated__gte=0) & Q(amount_allocated__lte=F("amount")),
+                name="hub_payment_allocated"),
+        ]
+        indexes = [
+            models.Index(fields=["supplier", "id"], name="hub_pay_supplier"),
+            models.Index(fields=["buyer", "id"], name="hub_pay_buyer"),
+            models.Index(fields=["relationship", "received_on"], name="hub_pay_rel"),
+        ]
+
+    def __str__(self):
+        return f"PAY-{self.number}"
+
+    @property
+    def unallocated(self):
+        return self.amount - self.amount_allocated
+
+
+class PaymentAllocation(models.Model):
+    """Part of a payment, or of a credit note, applied to one invoice. Exactly one source."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="allocations")
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, null=True, blank=True,
+                                related_name="allocations")
+    credit_note = models.ForeignKey(Invoice, on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="applications")
+    amount = models.DecimalField(max_digits=CREDIT_MAX_DIGITS,
+                                 decimal_places=CREDIT_DECIMAL_PLACES)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                   null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    tenant_parties = ("invoice__supplier", "invoice__buyer")
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="hub_allocation_amount"),
+            models.CheckConstraint(
+                condition=(Q(payment__isnull=False) & Q(credit_note__isnull=True))
+                | (Q(payment__isnull=True) & Q(credit_note__isnull=False)),
+                name="hub_allocation_one_source"),
+        ]
+        indexes = [models.Index(fields=["payment"], name="hub_alloc_payment"),
+                   models.Index(fields=["credit_note"], name="hub_alloc_credit")]
+
+    def __str__(self):
+        return f"{self.amount} → {self.invoice_id}"
+
+
+class InvoiceReminder(models.Model):
+    """One overdue reminder of an invoice at one level (1st, 2nd, final ...). Unique per
+    (invoice, level), so the daily job sends each level at most once, even when re-run."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="reminders")
+    level = models.PositiveSmallIntegerField()
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    tenant_parties = ("invoice__supplier", "invoice__buyer")
+
+    class Meta:
+        ordering = ["invoice", "level"]
+        constraints = [
+            models.UniqueConstraint(fields=["invoice", "level"], name="hub_invoice_reminder"),
+        ]
+
+    def __str__(self):
+        return f"{self.invoice_id} reminder {self.level}"
