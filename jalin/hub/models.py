@@ -603,6 +603,41 @@ class OrderLine(models.Model):
         return self.quantity - self.shipped_quantity
 
 
+class OrderLineAllocation(models.Model):
+    """Part of an order line reserved in (and shipped from) one warehouse. A line's
+    allocations add up to its quantity, and their shipped quantities to the line's; a line
+    that one warehouse could fill has exactly one. `OrderLine.warehouse` names the first
+    (primary) allocation's warehouse."""
+
+    order_line = models.ForeignKey(OrderLine, on_delete=models.CASCADE,
+                                   related_name="allocations")
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField(_("quantity"))
+    shipped_quantity = models.PositiveIntegerField(_("shipped"), default=0)
+
+    tenant_parties = ("order_line__order__supplier", "order_line__order__buyer")
+
+    class Meta:
+        ordering = ["order_line_id", "id"]
+        verbose_name = _("order line allocation")
+        constraints = [
+            models.UniqueConstraint(fields=["order_line", "warehouse"],
+                                    name="hub_line_alloc_warehouse"),
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="hub_line_alloc_qty"),
+            models.CheckConstraint(condition=Q(shipped_quantity__lte=F("quantity")),
+                                   name="hub_line_alloc_shipped"),
+        ]
+        indexes = [models.Index(fields=["warehouse", "order_line"],
+                                name="hub_line_alloc_wh")]
+
+    def __str__(self):
+        return f"{self.order_line_id}@{self.warehouse_id} × {self.quantity}"
+
+    @property
+    def open_quantity(self):
+        return self.quantity - self.shipped_quantity
+
+
 class OrderStatusChange(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="status_changes")
     from_status = models.CharField(max_length=20, choices=OrderStatus.choices, blank=True)

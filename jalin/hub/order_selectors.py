@@ -8,6 +8,8 @@ from jalin.tenancy.access import for_org, get_for_org_or_404
 from . import stock
 from .models import (
     Order,
+    OrderLine,
+    OrderLineAllocation,
     RelationshipStatus,
     Shipment,
     ShipmentLine,
@@ -50,7 +52,10 @@ def orders_for(*, organization, status=None, side=None):
 
 def order_detail(*, organization, pk):
     queryset = orders_for(organization=organization).prefetch_related(
-        "lines", "status_changes",
+        Prefetch("lines", queryset=OrderLine.objects.prefetch_related(
+            Prefetch("allocations",
+                     queryset=OrderLineAllocation.objects.select_related("warehouse")))),
+        "status_changes",
         Prefetch("shipments", queryset=Shipment.objects.prefetch_related(
             Prefetch("lines", queryset=ShipmentLine.objects.select_related("order_line")))),
     )

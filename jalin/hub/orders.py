@@ -8,7 +8,9 @@ Placing an order (`order_place`) happens in one transaction that:
 2. prices every line from the buyer's own relationship (`pricing.prices_for`) — prices are
    never taken from input — and computes tax per line (`tax.line_amounts`);
 3. reserves stock for every line, all or nothing, locking stock rows in (warehouse, product)
-   order (`stock.reserve`);
+   order (`stock.reserve`): one warehouse when one can fill the line, otherwise the line is
+   split over several (`OrderLineAllocation`); refused only when all active warehouses
+   together have too little;
 4. decides the status: `awaiting_approval` when the total is above the buyer organization's
    approval threshold, else `credit_hold` when the relationship is on net terms and open
    orders + this order exceed the credit limit, else `submitted`;
@@ -350,7 +352,7 @@ def order_place(*, relationship, actor, lines, idempotency_key=None, entered_by_
                 unit=product.unit, quantity=quantity, unit_price=price.amount,
                 tax_class=product.tax_class, tax_rate=0 if rel.tax_exempt else rate,
                 line_net=amounts.net, line_tax=amounts.tax, line_gross=amounts.gross,
-                warehouse=chosen[product_id].warehouse))
+                warehouse=stock.primary_warehouse(chosen[product_id])))
         order.total_net = sum((line.line_net for line in order_lines), 0)
         order.total_tax = sum((line.line_tax for line in order_lines), 0)
         order.total_gross = sum((line.line_gross for line in order_lines), 0)
@@ -363,7 +365,7 @@ def order_place(*, relationship, actor, lines, idempotency_key=None, entered_by_
         for line in order_lines:
             line.order = order
         OrderLine.objects.bulk_create(order_lines)
-        stock.apply_reservations(chosen=chosen, wanted=wanted, order=order, actor=actor,
+        stock.apply_reservations(chosen=chosen, lines=order_lines, order=order, actor=actor,
                                  reason=f"#{order.number}")
         OrderStatusChange.objects.create(order=order, from_status="", to_status=S.SUBMITTED,
                                          actor=_user(actor), at=now)
@@ -611,15 +613,19 @@ def ship(*, order, membership, actor, quantities, carrier="", tracking="", versi
                                            carrier=(carrier or "")[:80],
                                            tracking=(tracking or "")[:120],
                                            shipped_by=_user(actor))
-        consumed = {}
+        consumed, allocations = {}, {}
+        for allocation in stock.allocations_of([lines[line_id] for line_id in wanted]):
+            allocations.setdefault(allocation.order_line_id, []).append(allocation)
         for line_id, quantity in sorted(wanted.items()):
             line = lines[line_id]
             ShipmentLine.objects.create(shipment=shipment, order_line=line, quantity=quantity)
             line.shipped_quantity += quantity
             line.save(update_fields=["shipped_quantity"])
-            if line.warehouse_id:
-                key = (line.warehouse_id, line.product_id)
-                consumed[key] = consumed.get(key, 0) + quantity
+            # Shipped from the line's allocations in order: the primary warehouse first.
+            taken = stock.ship_from_allocations(line=line, quantity=quantity,
+                                                allocations=allocations.get(line_id, []))
+            for key, count in taken.items():
+                consumed[key] = consumed.get(key, 0) + count
         stock.consume(order=locked, shipped=consumed, actor=actor,
                       reason=f"#{locked.number}/{number}")
         done = all(line.open_quantity == 0 for line in lines.values())

@@ -11,13 +11,21 @@ it from above to at-or-below, `hub.stock.low` is emitted (once per crossing).
 """
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jalin.core.audit import audit_record
 from jalin.core.events import emit_event
 
-from .models import MovementKind, Product, StockLevel, StockMovement, Warehouse
+from .models import (
+    MovementKind,
+    OrderLineAllocation,
+    Product,
+    StockLevel,
+    StockMovement,
+    Warehouse,
+)
 from .services import HubError, _require_supplier
 
 MAX_DELTA = 10**9
@@ -160,19 +168,45 @@ def lock_levels(*, supplier_id, product_ids):
     )
 
 
-def reserve(*, supplier_id, wanted, actor, order=None, reason=""):
-    """Reserve `wanted` ({product_id: quantity}) from one warehouse per product (the first,
-    by id, that has enough). All or nothing: returns {product_id: StockLevel}, or raises
-    HubError(out_of_stock) naming the products that cannot be served, changing nothing."""
+def plan_line(levels, quantity):
+    """Which warehouses serve `quantity` of one product, from its locked `levels` (sorted by
+    warehouse id): [(level, quantity)], or None when all of them together have too little.
+
+    One warehouse that can fill the whole line is preferred (the first by id); otherwise the
+    line is split, taking the warehouses with the most available first (ties by id), which
+    needs the fewest parts. Deterministic for the same stock."""
+    for level in levels:
+        if level.available >= quantity:
+            return [(level, quantity)]
+    if sum(max(level.available, 0) for level in levels) < quantity:
+        return None
+    plan, remaining = [], quantity
+    for level in sorted(levels, key=lambda lv: (-lv.available, lv.warehouse_id)):
+        if remaining <= 0 or level.available <= 0:
+            break
+        take = min(level.available, remaining)
+        plan.append((level, take))
+        remaining -= take
+    return plan
+
+
+def reserve(*, supplier_id, wanted, actor=None):
+    """Plan `wanted` ({product_id: quantity}) over the supplier's active warehouses, with
+    their stock rows locked (in (warehouse, product) order) until the transaction ends.
+    Returns {product_id: [(StockLevel, quantity), ...]} (see `plan_line`), or raises
+    HubError(out_of_stock) naming the products whose total available is short; nothing is
+    written. `apply_reservations` then records the plan against the order."""
     levels = lock_levels(supplier_id=supplier_id, product_ids=wanted)
+    by_product = {}
+    for level in levels:
+        by_product.setdefault(level.product_id, []).append(level)
     chosen, short = {}, []
     for product_id, quantity in wanted.items():
-        level = next((lv for lv in levels
-                      if lv.product_id == product_id and lv.available >= quantity), None)
-        if level is None:
+        plan = plan_line(by_product.get(product_id, []), quantity)
+        if plan is None:
             short.append(product_id)
         else:
-            chosen[product_id] = level
+            chosen[product_id] = plan
     if short:
         skus = ", ".join(sorted(Product.objects.filter(pk__in=short)
                                 .values_list("sku", flat=True)))
@@ -180,48 +214,92 @@ def reserve(*, supplier_id, wanted, actor, order=None, reason=""):
                          code="out_of_stock", field="lines")
         error.product_ids = short
         raise error
-    if order is not None:
-        for product_id, level in sorted(chosen.items(),
-                                        key=lambda kv: (kv[1].warehouse_id, kv[0])):
-            _apply(level, kind=MovementKind.RESERVATION, reserved_delta=wanted[product_id],
-                   reason=reason, order=order, actor=actor)
     return chosen
 
 
-def apply_reservations(*, chosen, wanted, order, actor, reason=""):
-    for product_id, level in sorted(chosen.items(), key=lambda kv: (kv[1].warehouse_id, kv[0])):
-        _apply(level, kind=MovementKind.RESERVATION, reserved_delta=wanted[product_id],
-               reason=reason, order=order, actor=actor)
+def primary_warehouse(plan):
+    """The warehouse of a line's first (largest or only) part."""
+    return plan[0][0].warehouse
+
+
+def apply_reservations(*, chosen, lines, order, actor, reason=""):
+    """Reserve the planned quantities (rows already locked by `reserve`) and record one
+    `OrderLineAllocation` per (line, warehouse). `lines` are the saved order lines."""
+    by_product = {line.product_id: line for line in lines}
+    allocations, parts = [], []
+    for product_id, plan in chosen.items():
+        for level, quantity in plan:
+            parts.append((level, quantity))
+            allocations.append(OrderLineAllocation(order_line=by_product[product_id],
+                                                   warehouse_id=level.warehouse_id,
+                                                   quantity=quantity))
+    OrderLineAllocation.objects.bulk_create(allocations)
+    for level, quantity in sorted(parts, key=lambda p: (p[0].warehouse_id, p[0].product_id)):
+        _apply(level, kind=MovementKind.RESERVATION, reserved_delta=quantity, reason=reason,
+               order=order, actor=actor)
+
+
+def _lock_pairs(pairs):
+    """Lock exactly these (warehouse id, product id) rows, in that order."""
+    pairs = sorted(set(pairs))
+    if not pairs:
+        return []
+    condition = Q()
+    for warehouse_id, product_id in pairs:
+        condition |= Q(warehouse_id=warehouse_id, product_id=product_id)
+    return list(StockLevel.objects.select_for_update(of=("self",)).filter(condition)
+                .select_related("warehouse").order_by("warehouse_id", "product_id"))
+
+
+def allocations_of(lines):
+    """The allocations of these order lines, in line then allocation order."""
+    return list(OrderLineAllocation.objects.filter(order_line__in=[line.pk for line in lines])
+                .order_by("order_line_id", "id"))
 
 
 def release(*, order, lines, actor, reason=""):
-    """Give back the reserved, unshipped units of these order lines."""
-    keyed = {(line.warehouse_id, line.product_id): line for line in lines
-             if line.warehouse_id and line.open_quantity > 0}
-    if not keyed:
-        return
-    levels = (StockLevel.objects.select_for_update()
-              .filter(warehouse_id__in={k[0] for k in keyed},
-                      product_id__in={k[1] for k in keyed})
-              .select_related("warehouse").order_by("warehouse_id", "product_id"))
-    for level in levels:
-        line = keyed.get((level.warehouse_id, level.product_id))
-        if line is not None:
-            _apply(level, kind=MovementKind.RELEASE, reserved_delta=-line.open_quantity,
-                   reason=reason, order=order, actor=actor)
+    """Give back the reserved, unshipped units of these order lines, per allocation."""
+    product_of = {line.pk: line.product_id for line in lines}
+    keyed = {}
+    for allocation in allocations_of(lines):
+        if allocation.open_quantity > 0:
+            key = (allocation.warehouse_id, product_of[allocation.order_line_id])
+            keyed[key] = keyed.get(key, 0) + allocation.open_quantity
+    for level in _lock_pairs(keyed):
+        _apply(level, kind=MovementKind.RELEASE,
+               reserved_delta=-keyed[(level.warehouse_id, level.product_id)],
+               reason=reason, order=order, actor=actor)
+
+
+def ship_from_allocations(*, line, quantity, allocations):
+    """Take `quantity` of `line` from its allocations in order (primary first), updating
+    their shipped quantities; returns {(warehouse id, product id): quantity}."""
+    taken, remaining = {}, quantity
+    for allocation in allocations:
+        if remaining <= 0:
+            break
+        take = min(allocation.open_quantity, remaining)
+        if take <= 0:
+            continue
+        allocation.shipped_quantity += take
+        allocation.save(update_fields=["shipped_quantity"])
+        key = (allocation.warehouse_id, line.product_id)
+        taken[key] = taken.get(key, 0) + take
+        remaining -= take
+    if remaining:  # the line's allocations do not cover it: a broken invariant, stop here
+        raise HubError(_("Only %(open)s of %(sku)s are still to ship.") % {
+            "open": quantity - remaining, "sku": line.sku}, code="over_shipment",
+            field="lines")
+    return taken
 
 
 def consume(*, order, shipped, actor, reason=""):
     """Ship reserved units: {(warehouse_id, product_id): quantity} leave on hand and reserved."""
-    levels = (StockLevel.objects.select_for_update()
-              .filter(warehouse_id__in={k[0] for k in shipped},
-                      product_id__in={k[1] for k in shipped})
-              .select_related("warehouse").order_by("warehouse_id", "product_id"))
-    for level in levels:
-        quantity = shipped.get((level.warehouse_id, level.product_id))
-        if quantity:
-            _apply(level, kind=MovementKind.SHIPMENT, on_hand_delta=-quantity,
-                   reserved_delta=-quantity, reason=reason, order=order, actor=actor)
+    for level in _lock_pairs(key for key, quantity in shipped.items() if quantity):
+        _apply(level, kind=MovementKind.SHIPMENT,
+               on_hand_delta=-shipped[(level.warehouse_id, level.product_id)],
+               reserved_delta=-shipped[(level.warehouse_id, level.product_id)],
+               reason=reason, order=order, actor=actor)
 
 
 def availability(level_rows, product_ids):

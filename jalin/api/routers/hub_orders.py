@@ -112,6 +112,17 @@ class OrderIn(Input):
     note: str = Field("", max_length=5000)
 
 
+class AllocationOut(Schema):
+    warehouse_id: int
+    warehouse_code: str
+    quantity: int
+    shipped_quantity: int
+
+    @staticmethod
+    def resolve_warehouse_code(obj):
+        return obj.warehouse.code
+
+
 class OrderLineOut(Schema):
     id: int
     position: int
@@ -126,6 +137,15 @@ class OrderLineOut(Schema):
     line_net: Decimal
     line_tax: Decimal
     line_gross: Decimal
+    allocations: list[AllocationOut] = Field(
+        description="Supplier only (empty for the buyer): the warehouses the line is "
+                    "reserved in and shipped from, primary first")
+
+    @staticmethod
+    def resolve_allocations(obj):
+        if not getattr(obj, "show_allocations", False):
+            return []
+        return list(obj.allocations.all())
 
 
 class StatusChangeOut(Schema):
@@ -229,6 +249,9 @@ def _order(membership, order_id):
 def _detail(membership, order):
     order = oselectors.order_detail(organization=membership.organization, pk=order.pk)
     order.actions = orders.actions_for(order, membership)
+    supplier_side = orders.side_of(order, membership.organization) == orders.SUPPLIER
+    for line in order.lines.all():
+        line.show_allocations = supplier_side
     return order
 
 
