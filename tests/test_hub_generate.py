@@ -20,6 +20,7 @@ from jalin.hub.models import (
     Order,
     OrderCounter,
     OrderLine,
+    OrderLineAllocation,
     OrderStatus,
     OrderStatusChange,
     PriceList,
@@ -109,7 +110,15 @@ def test_small_run_makes_a_consistent_hub(tmp_path):
     for order in orders.annotate(net=Sum("lines__line_net"), gross=Sum("lines__line_gross")):
         assert order.net == order.total_net and order.gross == order.total_gross
         assert order.relationship.buyer_id == order.buyer_id
-    assert OrderLine.objects.filter(order__supplier=supplier).count() >= 40
+    lines = OrderLine.objects.filter(order__supplier=supplier)
+    assert lines.count() >= 40
+    # Each line has its one allocation in the line's warehouse (as if one warehouse filled it).
+    allocations = OrderLineAllocation.objects.filter(order_line__order__supplier=supplier)
+    assert allocations.count() == lines.count()
+    for allocation in allocations.select_related("order_line")[:50]:
+        line = allocation.order_line
+        assert (allocation.warehouse_id, allocation.quantity, allocation.shipped_quantity) == (
+            line.warehouse_id, line.quantity, line.shipped_quantity)
     assert OrderStatusChange.objects.filter(order__supplier=supplier).count() == 40
     assert orders.filter(status=OrderStatus.CLOSED).exists()
 

@@ -41,6 +41,7 @@ from jalin.hub.models import (
     Order,
     OrderCounter,
     OrderLine,
+    OrderLineAllocation,
     OrderStatus,
     OrderStatusChange,
     PaymentTerms,
@@ -203,8 +204,8 @@ class Command(BaseCommand):
         warehouse_ids = self._warehouses(warehouses)
         reserved = {}
         big = orders * lines >= BULK_THRESHOLD and not keep_indexes
-        with secondary_indexes_dropped([Order, OrderLine, OrderStatusChange], out=self.out,
-                                       enabled=big):
+        order_tables = [Order, OrderLine, OrderLineAllocation, OrderStatusChange]
+        with secondary_indexes_dropped(order_tables, out=self.out, enabled=big):
             self._orders(orders, lines, catalog, base_prices, buyer_rows, warehouse_ids,
                          reserved)
         self._stock(catalog, warehouse_ids, reserved)
@@ -212,7 +213,8 @@ class Command(BaseCommand):
             self.out.write("Analyzing tables...\n")
             with connection.cursor() as cursor:
                 for model in (Category, Product, PriceList, PriceListItem, TradingRelationship,
-                              Warehouse, StockLevel, Order, OrderLine, OrderStatusChange):
+                              Warehouse, StockLevel, Order, OrderLine, OrderLineAllocation,
+                              OrderStatusChange):
                     cursor.execute(f'ANALYZE "{model._meta.db_table}"')
         if tokens_file:
             Path(tokens_file).write_text(json.dumps({
@@ -406,10 +408,15 @@ class Command(BaseCommand):
         orders = TableWriter(Order, batch=self.batch, out=self.out)
         # Lines and status changes point at orders: written right after each batch of orders.
         order_lines = TableWriter(OrderLine, batch=sys.maxsize, out=self.out)
+        allocations = TableWriter(OrderLineAllocation, batch=sys.maxsize, out=self.out,
+                                  label="order line allocations")
         changes = TableWriter(OrderStatusChange, batch=sys.maxsize, out=self.out,
                               label="order status changes")
-        orders.followers += [order_lines, changes]
+        orders.followers += [order_lines, allocations, changes]  # in this order
         first = orders.reserve_ids(count)
+        # Enough line ids for the longest possible orders; the unused rest is a gap.
+        line_ids = iter(range(order_lines.reserve_ids(count * (2 * average_lines - 1)),
+                              sys.maxsize))
         statuses = [status for status, weight in HISTORY_STATUSES for _ in range(weight)]
         rates = tax.rates_for(self.supplier.pk)
         unit = tax.minor_unit("IDR")
@@ -436,8 +443,12 @@ class Command(BaseCommand):
                 if status in RESERVING_STATUSES:
                     key = (warehouse_id, product_id)
                     reserved[key] = reserved.get(key, 0) + quantity
+                line_id = next(line_ids)
+                allocations.add({"order_line_id": line_id, "warehouse_id": warehouse_id,
+                                 "quantity": quantity,
+                                 "shipped_quantity": quantity if shipped else 0})
                 order_lines.add({
-                    "order_id": pk, "position": position, "product_id": product_id,
+                    "id": line_id, "order_id": pk, "position": position, "product_id": product_id,
                     "sku": sku, "name": name, "unit": unit_name, "quantity": quantity,
                     "unit_price": price, "tax_class": tax_class, "tax_rate": rate,
                     "line_net": net, "line_tax": line_tax, "line_gross": net + line_tax,
