@@ -257,6 +257,10 @@ class SupplierSettings(models.Model):
                                     related_name="hub_supplier_settings")
     prices_include_tax = models.BooleanField(_("prices include tax"), default=False)
     show_stock_quantity = models.BooleanField(_("show stock numbers to buyers"), default=False)
+    return_window_days = models.PositiveSmallIntegerField(
+        _("return window (days)"), default=30,
+        help_text=_("Days after delivery in which a buyer may request a return; 0: no "
+                    "returns."))
     version = models.PositiveIntegerField(default=1)
 
     tenant_owner = "supplier"
@@ -392,6 +396,7 @@ class MovementKind(models.TextChoices):
     RESERVATION = "reservation", _("Reservation")
     RELEASE = "release", _("Release")
     SHIPMENT = "shipment", _("Shipment")
+    RETURN = "return", _("Return")
 
 
 class StockMovement(models.Model):
@@ -975,3 +980,163 @@ class InvoiceReminder(models.Model):
 
     def __str__(self):
         return f"{self.invoice_id} reminder {self.level}"
+
+
+# --- Returns (RMA) ---------------------------------------------------------------------------
+
+
+class ReturnStatus(models.TextChoices):
+    REQUESTED = "requested", _("Requested")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    CANCELLED = "cancelled", _("Cancelled")
+    RECEIVED = "received", _("Received")
+    CREDITED = "credited", _("Credited")
+
+
+class ReturnReason(models.TextChoices):
+    DAMAGED = "damaged", _("Damaged")
+    DEFECTIVE = "defective", _("Defective")
+    WRONG_ITEM = "wrong_item", _("Wrong item")
+    NOT_NEEDED = "not_needed", _("No longer needed")
+    OTHER = "other", _("Other")
+
+
+class ReturnCondition(models.TextChoices):
+    AS_NEW = "as_new", _("As new")
+    OPENED = "opened", _("Opened")
+    DAMAGED = "damaged", _("Damaged")
+
+
+class ReturnRequest(models.Model):
+    """A buyer's request to send back delivered goods (an RMA). Numbered gapless per supplier
+    (`numbering.RETURN`). requested → approved | rejected | cancelled; approved → received
+    (goods back, restocked) → credited (credit note issued)."""
+
+    supplier = models.ForeignKey(Organization, on_delete=models.PROTECT,
+                                 related_name="hub_returns_received")
+    buyer = models.ForeignKey(Organization, on_delete=models.PROTECT,
+                              related_name="hub_returns_requested")
+    relationship = models.ForeignKey(TradingRelationship, on_delete=models.PROTECT,
+                                     related_name="returns")
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="returns")
+    number = models.PositiveIntegerField(_("number"))
+    status = models.CharField(_("status"), max_length=16, choices=ReturnStatus.choices,
+                              default=ReturnStatus.REQUESTED)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    buyer_note = models.TextField(_("buyer's note"), blank=True)
+    supplier_note = models.TextField(_("supplier's note"), blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                     null=True, blank=True, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                   null=True, blank=True, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    received_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                    null=True, blank=True, related_name="+")
+    received_at = models.DateTimeField(null=True, blank=True)
+    restock_warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, null=True,
+                                          blank=True, related_name="+",
+                                          verbose_name=_("restock warehouse"))
+    # The (first) credit note; a return billed on several invoices gets one credit note per
+    # invoice, all listed in `credits`.
+    credit_note = models.ForeignKey(Invoice, on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="+")
+    credited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                    null=True, blank=True, related_name="+")
+    credited_at = models.DateTimeField(null=True, blank=True)
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+    version = models.PositiveIntegerField(default=1)
+
+    tenant_parties = ("supplier", "buyer")
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("return")
+        constraints = [
+            models.UniqueConstraint(fields=["supplier", "number"], name="hub_return_number"),
+            models.UniqueConstraint(fields=["buyer", "idempotency_key"],
+                                    condition=Q(idempotency_key__isnull=False),
+                                    name="hub_return_idempotency"),
+            models.CheckConstraint(condition=~Q(supplier=F("buyer")),
+                                   name="hub_return_two_parties"),
+        ]
+        indexes = [
+            models.Index(fields=["supplier", "status", "id"], name="hub_return_sup_status"),
+            models.Index(fields=["buyer", "status", "id"], name="hub_return_buyer_status"),
+        ]
+
+    def __str__(self):
+        return f"RMA-{self.number}"
+
+
+class ReturnLine(models.Model):
+    return_request = models.ForeignKey(ReturnRequest, on_delete=models.CASCADE,
+                                       related_name="lines")
+    order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT,
+                                   related_name="return_lines")
+    quantity = models.PositiveIntegerField(_("quantity"))
+    reason = models.CharField(_("reason"), max_length=16, choices=ReturnReason.choices,
+                              default=ReturnReason.OTHER)
+    # Filled when the goods arrive: how many came back, in what state, back into stock?
+    received_quantity = models.PositiveIntegerField(_("received"), null=True, blank=True)
+    condition = models.CharField(_("condition"), max_length=16,
+                                 choices=ReturnCondition.choices, blank=True)
+    restock = models.BooleanField(_("restock"), default=False)
+
+    tenant_parties = ("return_request__supplier", "return_request__buyer")
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["return_request", "order_line"],
+                                    name="hub_return_line_once"),
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="hub_return_line_qty"),
+            models.CheckConstraint(
+                condition=Q(received_quantity__isnull=True)
+                | Q(received_quantity__lte=F("quantity")),
+                name="hub_return_line_received"),
+        ]
+
+    def __str__(self):
+        return f"{self.order_line_id} × {self.quantity}"
+
+
+class ReturnStatusChange(models.Model):
+    return_request = models.ForeignKey(ReturnRequest, on_delete=models.CASCADE,
+                                       related_name="status_changes")
+    from_status = models.CharField(max_length=16, choices=ReturnStatus.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=ReturnStatus.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+                              related_name="+")
+    comment = models.CharField(max_length=500, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    tenant_parties = ("return_request__supplier", "return_request__buyer")
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self):
+        return f"{self.from_status} → {self.to_status}"
+
+
+class ReturnCredit(models.Model):
+    """A credit note issued for a return (one per credited invoice)."""
+
+    return_request = models.ForeignKey(ReturnRequest, on_delete=models.CASCADE,
+                                       related_name="credits")
+    credit_note = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="+")
+
+    tenant_parties = ("return_request__supplier", "return_request__buyer")
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["return_request", "credit_note"],
+                                    name="hub_return_credit_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.return_request_id} → {self.credit_note_id}"

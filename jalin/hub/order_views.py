@@ -30,7 +30,7 @@ from jalin.tenancy.roles import (
 )
 from jalin.tenancy.services import StaleVersion
 
-from . import order_selectors, orders, selectors, stock
+from . import order_selectors, orders, return_selectors, returns, selectors, stock
 from .models import Cart, OrderStatus, Product, Warehouse
 from .pricing import prices_for
 from .services import HubError
@@ -290,6 +290,9 @@ def _order_page(request, pk, *, status=200, error=None):
     return render(request, "hub/order_detail.html", {
         "order": order, "side": side, "actions": actions, "can_ship": can_ship,
         "error": error,
+        "can_return": returns.can_request_return(order, request.membership),
+        "order_returns": return_selectors.returns_of_order(organization=request.organization,
+                                                           order=order),
         "can_reorder": side == orders.BUYER and has_perm(request.membership, ORDERS_PLACE),
     }, status=status)
 

@@ -302,6 +302,50 @@ def consume(*, order, shipped, actor, reason=""):
                reason=reason, order=order, actor=actor)
 
 
+def restock(*, warehouse, product, quantity, actor, order=None, reason=""):
+    """Put `quantity` returned units of `product` back on hand in `warehouse` (a `return`
+    ledger movement). Call it inside the caller's transaction; several products are restocked
+    in (warehouse id, product id) order by `restock_many`."""
+    return restock_many(warehouse=warehouse, quantities={product.pk: quantity}, actor=actor,
+                        order=order, reason=reason)[product.pk]
+
+
+def restock_many(*, warehouse, quantities, actor, order=None, reason=""):
+    """Restock {product_id: quantity} into one warehouse, locking the levels in (warehouse,
+    product) order like every other stock path. Emits `hub.stock.adjusted` per level (with
+    `kind: "return"`). Returns {product_id: StockLevel}."""
+    wanted = {pid: qty for pid, qty in quantities.items() if qty}
+    for quantity in wanted.values():
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or not (
+                0 < quantity <= MAX_DELTA):
+            raise HubError(_("Enter a whole number of units."), code="invalid_quantity",
+                           field="quantity")
+    products = {p.pk: p for p in Product.objects.filter(pk__in=list(wanted),
+                                                        supplier_id=warehouse.supplier_id)}
+    if set(products) != set(wanted):
+        raise HubError(_("No such product."), code="not_found", field="product")
+    supplier = warehouse.supplier
+    levels = {}
+    with transaction.atomic():
+        for product_id in sorted(wanted):  # one warehouse: product id order is the lock order
+            level = _locked_level(warehouse, products[product_id])
+            _apply(level, kind=MovementKind.RETURN, on_hand_delta=wanted[product_id],
+                   reason=reason, order=order, actor=actor)
+            emit_event(type="hub.stock.adjusted", organization=supplier, aggregate=level,
+                       actor=actor,
+                       payload={"stock_id": level.pk, "warehouse_id": warehouse.pk,
+                                "product_id": product_id, "delta": wanted[product_id],
+                                "reason": reason[:120], "kind": MovementKind.RETURN.value,
+                                "on_hand": level.on_hand, "available": level.available})
+            levels[product_id] = level
+        if levels:
+            audit_record(actor=actor, organization=supplier, action="hub.stock.restocked",
+                         obj=warehouse, after={"warehouse": warehouse.code, "reason": reason,
+                                               "quantities": {products[p].sku: q
+                                                              for p, q in wanted.items()}})
+    return levels
+
+
 def availability(level_rows, product_ids):
     """{product_id: (status, available)} from (product_id, on_hand, reserved, threshold)
     rows; status is "in_stock", "low" or "out"."""

@@ -44,3 +44,19 @@ def victim_hub_records(supplier, actor):
         "hub_price_item": item,
         "hub_relationship": relationship,
     }
+
+
+def make_delivered_order(*, relationship, supplier_membership, actor, lines, placed_by=None):
+    """An order of `lines` ([(product_id, quantity)]) entered, confirmed, shipped in full and
+    delivered — what a return starts from."""
+    from . import orders
+
+    order = orders.order_place(relationship=relationship, actor=placed_by or actor,
+                               lines=lines, entered_by_supplier=placed_by is None)
+    order = orders.order_transition(order=order, action="confirm",
+                                    membership=supplier_membership, actor=actor)
+    orders.ship(order=order, membership=supplier_membership, actor=actor,
+                quantities={line.pk: line.quantity for line in order.lines.all()})
+    order.refresh_from_db()
+    return orders.order_transition(order=order, action="deliver",
+                                   membership=supplier_membership, actor=actor)

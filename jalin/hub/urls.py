@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import order_views, views
+from . import order_views, return_views, views
 
 app_name = "hub"
 urlpatterns = [
@@ -41,4 +41,11 @@ urlpatterns = [
     path("orders/<int:pk>/reorder/", order_views.order_reorder, name="order_reorder"),
     path("orders/new/", order_views.order_enter, name="order_enter"),
     path("settings/", order_views.ordering_settings, name="ordering_settings"),
+    # Returns (both sides)
+    path("orders/<int:pk>/return/", return_views.return_create, name="return_create"),
+    path("returns/", return_views.return_list, name="returns"),
+    path("returns/export.csv", return_views.return_export, name="return_export"),
+    path("returns/<int:pk>/", return_views.return_detail, name="return_detail"),
+    path("returns/<int:pk>/action/", return_views.return_action, name="return_action"),
+    path("returns/<int:pk>/receive/", return_views.return_receive, name="return_receive"),
 ]

@@ -8,7 +8,7 @@ to check that the account/contact still exists; it never imports the hub or any 
   contact's current account when the payload has none), so an account's timeline is one
   indexed range scan: its own lines and its contacts' lines.
 - Hub and service events (`hub.relationship.*`, `hub.order.*`, `hub.invoice.*`,
-  `hub.payment.*`, `service.case.*`) name the buyer (`buyer_id`); the event's organization is
+  `hub.payment.*`, `hub.return.*`, `service.case.*`) name the buyer (`buyer_id`); the event's organization is
   the supplier. They land on the supplier's account linked to that buyer on the hub (the
   oldest one when several are linked).
 - Idempotent: one line per (organization, event id), written with
@@ -36,6 +36,7 @@ CATEGORY_BY_PREFIX = (
     ("hub.order.", HUB),
     ("hub.invoice.", HUB),
     ("hub.payment.", HUB),
+    ("hub.return.", HUB),
     ("service.case.", SERVICE),
     # The older "<module>.<noun>_<verb>" spelling (docs/events.md's example).
     ("hub.order_", HUB),
