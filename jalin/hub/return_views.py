@@ -136,7 +136,8 @@ def return_create(request, pk):
     if request.method == "POST":
         wanted = []
         for line in lines:
-            quantity = _int(request.POST.get(f"qty_{line.pk}"), -1)
+            raw = (request.POST.get(f"qty_{line.pk}") or "").strip()
+            quantity = _int(raw, -1) if raw else 0
             if quantity == 0:
                 continue
             wanted.append((line.pk, quantity, request.POST.get(f"reason_{line.pk}", "")))
