@@ -16,7 +16,6 @@ from jalin.hub.models import (
     OrderStatusChange,
     ReturnLine,
     ReturnRequest,
-    ReturnStatus,
     ReturnStatusChange,
     StockLevel,
     StockMovement,
