@@ -267,3 +267,14 @@ def test_catalog_and_crm_go_through_the_services():
         Product.objects.count()
     )
     assert Event.objects.filter(type="crm.contact.created").count() == Contact.objects.count()
+
+
+def test_demo_has_a_delivered_order_with_a_requested_return():
+    from jalin.hub.models import ReturnRequest
+
+    load_demo()
+    rma = ReturnRequest.objects.select_related("order").get()
+    assert rma.status == "requested" and rma.order.status == "delivered"
+    assert rma.lines.get().reason == "damaged"
+    assert "0 sample orders and 0 returns created" in load_demo()
+    assert ReturnRequest.objects.count() == 1

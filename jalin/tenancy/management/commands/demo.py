@@ -18,6 +18,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -501,9 +502,10 @@ class Command(BaseCommand):
                  "contacts"), 0)
             for catalog in CATALOGS:
                 self._ensure_catalog(catalog, organizations, users, created)
-            created["orders"] = 0
+            created["orders"] = created["returns"] = 0
             for catalog in CATALOGS:
                 self._ensure_stock_and_orders(catalog, organizations, users, created)
+            self._ensure_return(CATALOGS[0], organizations, users, created)
         # The CRM learns which buyers a supplier trades with from the hub's relationship
         # events (it never reads the hub's tables); deliver them now so the CRM accounts below
         # can be linked without a worker running. A rerun adds whatever a failure left out.
@@ -525,7 +527,8 @@ class Command(BaseCommand):
             f"fields, {created['accounts']} accounts and {created['contacts']} contacts created."
         ))
         self.stdout.write(self.style.SUCCESS(
-            f"Stock and orders: {created['orders']} sample orders created."
+            f"Stock and orders: {created['orders']} sample orders and {created['returns']} "
+            f"returns created."
         ))
         self.stdout.write(self.style.SUCCESS(
             f"CRM history: {created.get('activities', 0)} activities created."
@@ -677,6 +680,35 @@ class Command(BaseCommand):
                         lines=[(p.pk, p.min_order_quantity) for p in products],
                         buyer_reference=f"PO-DEMO-{supplier.slug[:4].upper()}")
             created["orders"] += 1
+
+    @staticmethod
+    def _ensure_return(spec, organizations, users, created):
+        """One delivered order of the first supplier's last buyer with a return its buyer
+        requested (two units arrived damaged), unless the supplier has a return already."""
+        from jalin.hub.models import ReturnRequest
+        from jalin.hub.returns import return_request_create
+        from jalin.hub.testing import make_delivered_order
+
+        supplier, actor = organizations[spec.supplier], users[spec.admin]
+        if ReturnRequest.objects.filter(supplier=supplier).exists():
+            return
+        buyer_slug = spec.relationships[-1][0]
+        buyer, buyer_user = organizations[buyer_slug], users[DEMO_BUYERS[buyer_slug]]
+        relationship = TradingRelationship.objects.get(supplier=supplier, buyer=buyer)
+        product = (entitled_products(relationship=relationship)
+                   .filter(stock__on_hand__gte=F("stock__reserved") + F("min_order_quantity") * 2)
+                   .order_by("sku").distinct().first())
+        if product is None:
+            return
+        order = make_delivered_order(
+            relationship=relationship, actor=actor,
+            supplier_membership=Membership.objects.get(user=actor, organization=supplier),
+            lines=[(product.pk, product.min_order_quantity * 2)])
+        return_request_create(
+            order=order, membership=Membership.objects.get(user=buyer_user, organization=buyer),
+            actor=buyer_user, lines=[(order.lines.get().pk, 2, "damaged")],
+            reason="Kemasan rusak saat diterima", note="Dua unit tiba dengan kemasan sobek.")
+        created["returns"] += 1
 
     @staticmethod
     def _ensure_price(price_list, product, min_quantity, amount, actor, created):
