@@ -39,8 +39,8 @@ from jalin.tenancy.services import StaleVersion
 
 from . import numbering, stock
 from .models import (
+    Invoice,
     InvoiceKind,
-    InvoiceLine,
     Order,
     OrderStatus,
     OrderStatusChange,
@@ -157,11 +157,19 @@ def can_request_return(order, membership):
             and order.status in RETURNABLE_ORDER_STATUSES)
 
 
+def crediting_available():
+    """Whether `jalin.hub.invoicing` (credit notes) is installed."""
+    import importlib.util
+
+    return importlib.util.find_spec("jalin.hub.invoicing") is not None
+
+
 def actions_for(return_request, membership):
     side = side_of(return_request, membership.organization if membership else None)
     return [name for name, action in ACTIONS.items()
             if action.side == side and return_request.status in action.sources
-            and has_perm(membership, action.perm)]
+            and has_perm(membership, action.perm)
+            and (name != "credit" or crediting_available())]
 
 
 def action_label(name):
@@ -435,44 +443,33 @@ def return_transition(*, return_request, action, membership, actor, note="", ver
 
 
 def credit_plan(return_request):
-    """{invoice id: [(invoice line id, quantity)]}: where the received units were billed and
-    how much of each invoice line can still be credited, oldest invoice first. Units that
-    were never invoiced need no credit and are left out."""
-    to_credit = {line.order_line_id: line.received_quantity or 0
+    """{invoice id: [(invoice line id, quantity)]}: where the units that came back were
+    billed, oldest invoice first, and how many of them each invoice line can still take
+    (`invoicing.creditable`: its quantity less earlier credit notes). Units that were never
+    invoiced need no credit and are left out."""
+    remaining = {line.order_line_id: line.received_quantity
                  for line in return_request.lines.all() if line.received_quantity}
-    if not to_credit:
+    if not remaining or not crediting_available():
         return {}
-    billed = list(InvoiceLine.objects.filter(order_line_id__in=list(to_credit),
-                                             invoice__kind=InvoiceKind.INVOICE,
-                                             invoice__supplier_id=return_request.supplier_id,
-                                             invoice__buyer_id=return_request.buyer_id)
-                  .order_by("invoice_id", "id").values_list("pk", "invoice_id",
-                                                            "order_line_id", "quantity"))
-    already = defaultdict(int)
-    for invoice_id, order_line_id, quantity in (
-            InvoiceLine.objects.filter(order_line_id__in=list(to_credit),
-                                       invoice__kind=InvoiceKind.CREDIT_NOTE,
-                                       invoice__credited_invoice__isnull=False)
-            .values_list("invoice__credited_invoice_id", "order_line_id", "quantity")):
-        already[(invoice_id, order_line_id)] += quantity
-    plan = defaultdict(list)
-    for line_id, invoice_id, order_line_id, quantity in billed:
-        remaining = to_credit[order_line_id]
-        if not remaining:
-            continue
-        # Earlier credits of this order line on this invoice use up its lines in order.
-        used = min(already[(invoice_id, order_line_id)], quantity)
-        already[(invoice_id, order_line_id)] -= used
-        creditable = min(quantity - used, remaining)
-        if creditable > 0:
-            plan[invoice_id].append((line_id, creditable))
-            to_credit[order_line_id] -= creditable
-    return dict(plan)
+    from .invoicing import creditable
+
+    invoices = (Invoice.objects.filter(kind=InvoiceKind.INVOICE,
+                                       supplier_id=return_request.supplier_id,
+                                       buyer_id=return_request.buyer_id,
+                                       lines__order_line_id__in=list(remaining))
+                .distinct().order_by("id"))
+    plan = {}
+    for invoice in invoices:
+        left = creditable(invoice)
+        for line in invoice.lines.filter(order_line_id__in=list(remaining)).order_by("id"):
+            quantity = min(left[line.pk].quantity, remaining[line.order_line_id])
+            if quantity > 0:
+                plan.setdefault(invoice.pk, []).append((line.pk, quantity))
+                remaining[line.order_line_id] -= quantity
+    return plan
 
 
 def _credit(locked, *, actor, note):
-    from .models import Invoice
-
     plan = credit_plan(locked)
     reason = _("Return RMA-%(number)s") % {"number": locked.number}
     if note:
@@ -491,6 +488,9 @@ def _credit(locked, *, actor, note):
 
 def issue_credit_note(*, invoice, lines, reason, actor):
     """Issue one credit note for `lines` ([(invoice line id, quantity)]) of `invoice`."""
+    if not crediting_available():
+        raise HubError(_("Credit notes cannot be issued yet."), code="not_available",
+                       field="action")
     from .invoicing import credit_note_issue
 
     return credit_note_issue(invoice=invoice, lines=lines, reason=reason, actor=actor)
