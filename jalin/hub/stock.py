@@ -114,6 +114,33 @@ def _apply(level, *, kind, on_hand_delta=0, reserved_delta=0, reason="", order=N
         _emit_low(level, actor)
 
 
+def _apply_many(changes, *, kind, reason="", order=None, actor=None):
+    """`_apply` for several locked levels at once ([(level, on_hand_delta, reserved_delta)],
+    distinct levels): one UPDATE for the levels and one INSERT for the ledger rows instead of
+    two statements per level (an order's transaction holds the supplier's order-number lock
+    while it runs these). Same rows, ledger and hub.stock.low events as `_apply` one by one."""
+    if not changes:
+        return
+    now = timezone.now()
+    actor_obj = actor if getattr(actor, "pk", None) else None
+    levels, movements, crossings = [], [], []
+    for level, on_hand_delta, reserved_delta in changes:
+        before_available = level.available
+        level.on_hand += on_hand_delta
+        level.reserved += reserved_delta
+        level.updated_at = now
+        levels.append(level)
+        movements.append(StockMovement(stock=level, kind=kind, on_hand_delta=on_hand_delta,
+                                       reserved_delta=reserved_delta, reason=reason[:200],
+                                       order=order, actor=actor_obj, created_at=now))
+        if _low_crossing(level, before_available):
+            crossings.append(level)
+    StockLevel.objects.bulk_update(levels, ["on_hand", "reserved", "updated_at"])
+    StockMovement.objects.bulk_create(movements)
+    for level in crossings:
+        _emit_low(level, actor)
+
+
 def stock_adjust(*, warehouse, product, delta, reason, actor, low_stock_threshold=None):
     """Add (or with a negative delta remove) units on hand, for a stated reason."""
     if product.supplier_id != warehouse.supplier_id:
@@ -234,9 +261,9 @@ def apply_reservations(*, chosen, lines, order, actor, reason=""):
                                                    warehouse_id=level.warehouse_id,
                                                    quantity=quantity))
     OrderLineAllocation.objects.bulk_create(allocations)
-    for level, quantity in sorted(parts, key=lambda p: (p[0].warehouse_id, p[0].product_id)):
-        _apply(level, kind=MovementKind.RESERVATION, reserved_delta=quantity, reason=reason,
-               order=order, actor=actor)
+    parts.sort(key=lambda part: (part[0].warehouse_id, part[0].product_id))
+    _apply_many([(level, 0, quantity) for level, quantity in parts],
+                kind=MovementKind.RESERVATION, reason=reason, order=order, actor=actor)
 
 
 def _lock_pairs(pairs):
