@@ -78,22 +78,40 @@ def process_cpu_seconds(pid):
     return total
 
 
-def postgres_cpu_seconds():
-    """CPU seconds of all PostgreSQL server processes (same machine)."""
-    total = 0.0
-    ticks = os.sysconf("SC_CLK_TCK")
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        name = stat[stat.find("(") + 1:stat.rfind(")")]
-        if name.startswith("postgres"):
-            fields = stat.rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / ticks
-    return total
+class DatabaseCpu:
+    """CPU seconds spent by the PostgreSQL backends serving the benchmark database (other
+    databases on the same server, e.g. other people's test runs, are left out). Backends are
+    found in pg_stat_activity; their CPU is read from /proc (same machine)."""
+
+    def __init__(self):
+        from django.db import connection
+
+        self.connection = connection
+        self.database = connection.settings_dict["NAME"]
+        self.seen = {}
+
+    def _backends(self):
+        with self.connection.cursor() as cursor:
+            cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> "
+                           "pg_backend_pid()", [self.database])
+            return [row[0] for row in cursor.fetchall()]
+
+    def snapshot(self):
+        ticks = os.sysconf("SC_CLK_TCK")
+        values = {}
+        for pid in self._backends():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                values[pid] = (int(fields[11]) + int(fields[12])) / ticks
+            except (OSError, IndexError, ValueError):
+                pass
+        return values
+
+    @staticmethod
+    def spent(before, after):
+        """CPU seconds between two snapshots (backends that started meanwhile count whole;
+        backends that ended meanwhile are lost, so this is a lower bound)."""
+        return sum(value - before.get(pid, 0.0) for pid, value in after.items())
 
 
 def sample_data(supplier_slug, tokens_file, per_buyer=400):
@@ -102,8 +120,6 @@ def sample_data(supplier_slug, tokens_file, per_buyer=400):
     import django
 
     django.setup()
-    from django.db import connection
-
     from jalin.hub.models import Category, Order, Product, TradingRelationship
     from jalin.tenancy.models import Organization
 
@@ -126,7 +142,6 @@ def sample_data(supplier_slug, tokens_file, per_buyer=400):
     total = active.count()
     middle = active.order_by("-id").values_list("id", flat=True)[total // 2]
     orders_before = Order.objects.filter(supplier=supplier).count()
-    connection.close()
     return supplier.pk, buyers, categories, middle, total, orders_before
 
 
@@ -144,7 +159,7 @@ def measure(name, make_request, *, requests, warmup, server_pid):
     for index in range(warmup):
         make_request(index)
     load_before, cpu_before = load_average(), process_cpu_seconds(server_pid)
-    pg_before = postgres_cpu_seconds()
+    pg_before = DB_CPU.snapshot()
     timings, failures = [], 0
     for index in range(requests):
         started = time.perf_counter()
@@ -156,7 +171,7 @@ def measure(name, make_request, *, requests, warmup, server_pid):
         "app_cpu_ms_per_request": round(
             (process_cpu_seconds(server_pid) - cpu_before) * 1000 / max(requests, 1), 2),
         "db_cpu_ms_per_request": round(
-            (postgres_cpu_seconds() - pg_before) * 1000 / max(requests, 1), 2)})
+            DB_CPU.spent(pg_before, DB_CPU.snapshot()) * 1000 / max(requests, 1), 2)})
 
 
 def run_catalog(port, supplier_id, buyer, categories, middle, args, server_pid):
@@ -239,6 +254,7 @@ class OrderClient(threading.Thread):
 
 
 BUDGET_LOCK = threading.Lock()
+DB_CPU = None  # DatabaseCpu, set up in main()
 
 
 def run_orders(port, supplier_id, buyers, args, server_pid):
@@ -261,7 +277,7 @@ def run_orders(port, supplier_id, buyers, args, server_pid):
         for client in clients:
             client.start()
         load_before, cpu_before = load_average(), process_cpu_seconds(server_pid)
-        pg_before = postgres_cpu_seconds()
+        pg_before = DB_CPU.snapshot()
         deadline[0] = time.monotonic() + args.duration
         barrier.wait(60)
         started = time.perf_counter()
@@ -282,7 +298,7 @@ def run_orders(port, supplier_id, buyers, args, server_pid):
                                 (process_cpu_seconds(server_pid) - cpu_before) * 1000
                                 / max(len(timings), 1), 2),
                             "db_cpu_ms_per_order": round(
-                                (postgres_cpu_seconds() - pg_before) * 1000
+                                DB_CPU.spent(pg_before, DB_CPU.snapshot()) * 1000
                                 / max(len(timings), 1), 2)})
         results.append(row)
         if not replay_checked:
@@ -302,13 +318,9 @@ def run_orders(port, supplier_id, buyers, args, server_pid):
 
 
 def count_orders(supplier_id):
-    from django.db import connection
-
     from jalin.hub.models import Order
 
-    count = Order.objects.filter(supplier_id=supplier_id).count()
-    connection.close()
-    return count
+    return Order.objects.filter(supplier_id=supplier_id).count()
 
 
 def print_tables(catalog, orders):
@@ -370,6 +382,8 @@ def main():
               file=sys.stderr)
     supplier_id, buyers, categories, middle, products, orders_before = sample_data(
         args.supplier, args.tokens)
+    global DB_CPU
+    DB_CPU = DatabaseCpu()
     if any(len(b["products"]) < args.lines for b in buyers):
         raise SystemExit("a buyer's customer list has too few products for --lines")
     machine = {"cores": os.cpu_count(), "load_at_start": [round(x, 2) for x in os.getloadavg()],
