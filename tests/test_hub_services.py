@@ -25,7 +25,7 @@ def test_product_create_audits_and_emits(org, owner):
     assert AuditLog.objects.filter(organization=org, action="hub.product.created",
                                    object_id=str(product.pk)).exists()
     event = Event.objects.get(organization=org, type="hub.product.created")
-    assert event.payload == {"product_id": product.pk, "sku": "SKU-1"}
+    assert event.payload == {"product_id": product.pk, "sku": "SKU-1", "variant_of_id": None}
 
 
 def test_duplicate_sku_is_refused_per_supplier_only(org, owner, other_org):

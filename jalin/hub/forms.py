@@ -3,9 +3,46 @@ from django.utils.translation import gettext_lazy as _
 
 from jalin.tenancy.forms import add_tenancy_error
 
-from .models import Category, PriceList, Product, TradingRelationship
+from .models import (
+    CatalogScope,
+    Category,
+    CustomerGroup,
+    PriceList,
+    Product,
+    TradingRelationship,
+)
 from .selectors import SEARCH_MAX_LENGTH
-from .services import CATEGORY_FIELDS, PRICE_LIST_FIELDS, PRODUCT_FIELDS, RELATIONSHIP_FIELDS
+from .services import (
+    CATEGORY_FIELDS,
+    GROUP_FIELDS,
+    MAX_ATTRIBUTES,
+    PRICE_LIST_FIELDS,
+    PRODUCT_FIELDS,
+    RELATIONSHIP_FIELDS,
+    HubError,
+)
+
+PRODUCT_FORM_FIELDS = [name for name in PRODUCT_FIELDS if name not in ("variant_of",
+                                                                         "attributes")]
+
+
+def attributes_to_text(attributes):
+    return "\n".join(f"{name}: {value}" for name, value in (attributes or {}).items())
+
+
+def attributes_from_text(text):
+    """"Name: value" lines (or "Name=value") → [(name, value)]; the services check them."""
+    pairs = []
+    for line in (text or "").splitlines():
+        if not line.strip():
+            continue
+        separator = ":" if ":" in line else "="
+        name, found, value = line.partition(separator)
+        if not found:
+            raise HubError(_("Write each attribute as “name: value” on its own line."),
+                           code="invalid_attributes", field="attributes")
+        pairs.append((name.strip(), value.strip()))
+    return pairs
 
 __all__ = ["add_tenancy_error"]
 
@@ -29,14 +66,47 @@ def _supplier_categories(supplier):
 
 
 class ProductForm(VersionedForm):
+    parent_sku = forms.CharField(
+        label=_("Variant of (SKU of the family)"), max_length=64, required=False,
+        help_text=_("Leave empty for a product of its own or the head of a family."))
+    attributes_text = forms.CharField(
+        label=_("Attributes"), required=False, max_length=MAX_ATTRIBUTES * 130,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("One per line, e.g. “Colour: White”."))
+
     class Meta:
         model = Product
-        fields = list(PRODUCT_FIELDS)
+        fields = PRODUCT_FORM_FIELDS
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, *args, supplier, **kwargs):
         super().__init__(*args, **kwargs)
+        self.supplier = supplier
         self.fields["category"].queryset = _supplier_categories(supplier)
+        if self.instance.pk and not self.is_bound:
+            self.initial["parent_sku"] = (self.instance.variant_of.sku
+                                          if self.instance.variant_of_id else "")
+            self.initial["attributes_text"] = attributes_to_text(self.instance.attributes)
+
+    ALIASES = {"attributes": "attributes_text", "variant_of": "parent_sku"}
+
+    def add_error(self, field, error):
+        super().add_error(self.ALIASES.get(field, field), error)
+
+    def changes(self):
+        """The fields to save; HubError for an unknown parent SKU or bad attribute lines."""
+        data = {name: self.cleaned_data[name] for name in PRODUCT_FORM_FIELDS
+                if name in self.cleaned_data}
+        parent_sku = (self.cleaned_data.get("parent_sku") or "").strip()
+        parent = None
+        if parent_sku:
+            parent = Product.objects.filter(supplier=self.supplier, sku=parent_sku).first()
+            if parent is None:
+                raise HubError(_("No product has this SKU."), code="not_found",
+                               field="parent_sku")
+        data["variant_of"] = parent
+        data["attributes"] = attributes_from_text(self.cleaned_data.get("attributes_text"))
+        return data
 
 
 class CategoryForm(VersionedForm):
@@ -86,6 +156,9 @@ class RelationshipForm(VersionedForm):
         self.fields["price_list"].queryset = PriceList.objects.filter(
             supplier=supplier, is_base=False
         )
+        self.fields["group"].queryset = CustomerGroup.objects.filter(supplier=supplier)
+        self.fields["group"].help_text = _(
+            "Prices from the group's list apply where the customer's own list has none.")
         self.fields["categories"].queryset = _supplier_categories(supplier)
         if self.instance.pk:
             del self.fields["buyer"]  # a relationship's parties never change
@@ -106,3 +179,33 @@ class ProductFilterForm(forms.Form):
     def __init__(self, *args, categories, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["category"].queryset = categories
+
+
+class CustomerGroupForm(VersionedForm):
+    class Meta:
+        model = CustomerGroup
+        fields = list(GROUP_FIELDS) + ["categories"]
+        widgets = {"categories": forms.CheckboxSelectMultiple}
+
+    def __init__(self, *args, supplier, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["price_list"].queryset = PriceList.objects.filter(supplier=supplier,
+                                                                      is_base=False)
+        self.fields["categories"].queryset = _supplier_categories(supplier)
+        self.fields["catalog_scope"].choices = [("", _("No default"))] + list(
+            CatalogScope.choices)
+
+    def changes(self):
+        return {name: self.cleaned_data[name] for name in GROUP_FIELDS}
+
+
+class ImageUploadForm(forms.Form):
+    file = forms.FileField(label=_("Image"))
+    alt_text = forms.CharField(label=_("Description (for screen readers)"), max_length=200,
+                               required=False)
+
+
+class CatalogImportForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Import"), choices=[
+        ("products", _("Products")), ("prices", _("Price list items"))])
+    file = forms.FileField(label=_("CSV file"))

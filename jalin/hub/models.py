@@ -13,6 +13,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from jalin.core.storage import private_storage
 from jalin.tenancy.models import Organization, validate_currency
 
 PRICE_MAX_DIGITS = 18
@@ -74,6 +75,14 @@ class Product(models.Model):
         _("tax class"), max_length=16, choices=TaxClass.choices, default=TaxClass.STANDARD
     )
     is_active = models.BooleanField(_("active"), default=True)
+    variant_of = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="variants",
+        verbose_name=_("variant of"),
+        help_text=_("The product family this product is a variant of (one level only)."),
+    )
+    # {name: value}, at most MAX_ATTRIBUTES; mirrored into ProductAttribute rows (by the
+    # services) so that filtering by attribute is a plain index lookup on every database.
+    attributes = models.JSONField(_("attributes"), default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     version = models.PositiveIntegerField(default=1)
@@ -213,6 +222,10 @@ class TradingRelationship(models.Model):
     price_list = models.ForeignKey(
         PriceList, on_delete=models.PROTECT, null=True, blank=True,
         related_name="relationships", verbose_name=_("customer price list"),
+    )
+    group = models.ForeignKey(
+        "CustomerGroup", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="relationships", verbose_name=_("customer group"),
     )
     catalog_scope = models.CharField(_("catalog"), max_length=16, choices=CatalogScope.choices,
                                      default=CatalogScope.ALL)
@@ -1140,3 +1153,146 @@ class ReturnCredit(models.Model):
 
     def __str__(self):
         return f"{self.return_request_id} → {self.credit_note_id}"
+
+# --- Catalog extras: attributes, images, customer groups, CSV imports ----------------------
+
+
+class ProductAttribute(models.Model):
+    """One attribute of a product (name → value), kept in step with `Product.attributes` by the
+    services. The (supplier, name, value) index answers "products with Farbe = Putih" and the
+    shop's filter choices on PostgreSQL and SQLite alike."""
+
+    supplier = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE,
+                                related_name="attribute_rows")
+    name = models.CharField(_("attribute"), max_length=40)
+    value = models.CharField(_("value"), max_length=80)
+
+    tenant_owner = "supplier"
+
+    class Meta:
+        ordering = ["product_id", "name"]
+        verbose_name = _("product attribute")
+        constraints = [
+            models.UniqueConstraint(fields=["product", "name"], name="hub_product_attr_name"),
+        ]
+        indexes = [models.Index(fields=["supplier", "name", "value", "product"],
+                                name="hub_product_attr_value")]
+
+    def __str__(self):
+        return f"{self.name}={self.value}"
+
+
+class ProductImage(models.Model):
+    """A picture of a product, re-encoded on upload (metadata stripped) and kept in private
+    storage with a thumbnail; served only to the supplier and entitled buyers."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
+    file = models.FileField(max_length=300, storage=private_storage)
+    thumbnail = models.FileField(max_length=300, storage=private_storage)
+    content_type = models.CharField(max_length=40)
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    byte_size = models.PositiveIntegerField(default=0)
+    alt_text = models.CharField(_("description"), max_length=200, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+    is_primary = models.BooleanField(_("primary image"), default=False)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                    null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    tenant_owner = "product__supplier"
+
+    class Meta:
+        ordering = ["product_id", "position", "id"]
+        verbose_name = _("product image")
+        constraints = [
+            models.UniqueConstraint(fields=["product"], condition=Q(is_primary=True),
+                                    name="hub_product_one_primary_image"),
+        ]
+        indexes = [models.Index(fields=["product", "position"], name="hub_product_image_pos")]
+
+    def __str__(self):
+        return f"{self.product_id} image {self.position}"
+
+
+class CustomerGroup(models.Model):
+    """Customers that share a price list (e.g. "Contractors") and, optionally, a default
+    catalog entitlement that a relationship takes when it joins the group."""
+
+    supplier = models.ForeignKey(Organization, on_delete=models.CASCADE,
+                                 related_name="hub_customer_groups")
+    name = models.CharField(_("name"), max_length=120)
+    price_list = models.ForeignKey(PriceList, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="customer_groups",
+                                   verbose_name=_("group price list"))
+    catalog_scope = models.CharField(
+        _("default catalog"), max_length=16, blank=True, choices=CatalogScope.choices,
+        help_text=_("Given to a customer when it joins the group; empty: no default."),
+    )
+    categories = models.ManyToManyField(Category, blank=True, related_name="+",
+                                        verbose_name=_("default categories"))
+    created_at = models.DateTimeField(default=timezone.now)
+    version = models.PositiveIntegerField(default=1)
+
+    tenant_owner = "supplier"
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("customer group")
+        constraints = [
+            models.UniqueConstraint(fields=["supplier", "name"], name="hub_customer_group_name"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class CatalogImportStatus(models.TextChoices):
+    UPLOADED = "uploaded", _("Uploaded")
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    PREVIEWED = "previewed", _("Checked")
+    DONE = "done", _("Imported")
+    FAILED = "failed", _("Failed")
+
+
+class CatalogImportJob(models.Model):
+    """A catalog CSV (products or price list items) being checked and imported. The file is
+    kept in private storage until the import ends; rows are written in one transaction."""
+
+    supplier = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                   null=True, blank=True, related_name="+")
+    kind = models.CharField(max_length=12)  # "products" or "prices"
+    file = models.FileField(max_length=300, storage=private_storage)
+    original_name = models.CharField(max_length=255)
+    delimiter = models.CharField(max_length=1, default=",")
+    columns = models.JSONField(default=dict, blank=True)  # field -> header in the file
+    mode = models.CharField(max_length=8, blank=True)  # "check" or "import"
+    valid_only = models.BooleanField(default=False)
+    status = models.CharField(max_length=12, choices=CatalogImportStatus.choices,
+                              default=CatalogImportStatus.UPLOADED)
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)  # [{"row", "column", "message"}]
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    tenant_owner = "supplier"
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["supplier", "-id"], name="hub_catalog_import_sup")]
+
+    def __str__(self):
+        return self.original_name
+
+    @property
+    def progress_percent(self):
+        if not self.total_rows:
+            return 0
+        return min(100, round(100 * self.processed_rows / self.total_rows))

@@ -12,6 +12,7 @@ from jalin.tenancy.access import for_org, get_for_org_or_404
 from .models import (
     CatalogScope,
     Category,
+    CustomerGroup,
     PriceList,
     PriceListItem,
     Product,
@@ -43,6 +44,10 @@ def products_for_supplier(*, supplier, search="", category_id=None, is_active=No
     return queryset
 
 
+def customer_groups_for_supplier(*, supplier):
+    return for_org(CustomerGroup, supplier).select_related("price_list").order_by("name", "id")
+
+
 def price_lists_for_supplier(*, supplier):
     return for_org(PriceList, supplier)
 
@@ -56,7 +61,7 @@ def relationships_for_supplier(*, supplier):
     """The supplier's customers. Filtered on the supplier side explicitly: `for_org` alone
     would also return the relationships in which this organization is the buyer."""
     return (for_org(TradingRelationship, supplier).filter(supplier=supplier)
-            .select_related("buyer", "price_list"))
+            .select_related("buyer", "price_list", "group"))
 
 
 def relationship_for_supplier_or_404(*, supplier, pk):

@@ -22,19 +22,25 @@ from jalin.tenancy.services import StaleVersion, TenancyError
 from .models import (
     CatalogScope,
     Category,
+    CustomerGroup,
     PaymentTerms,
     PriceList,
     PriceListItem,
     Product,
+    ProductAttribute,
     TradingRelationship,
 )
 
 CATEGORY_FIELDS = ("name", "slug", "parent")
 PRODUCT_FIELDS = ("sku", "name", "description", "category", "unit", "pack_size",
-                  "min_order_quantity", "tax_class", "is_active")
+                  "min_order_quantity", "tax_class", "is_active", "variant_of", "attributes")
+MAX_ATTRIBUTES = 20
+MAX_ATTRIBUTE_NAME = 40
+MAX_ATTRIBUTE_VALUE = 80
 PRICE_LIST_FIELDS = ("name", "currency", "valid_from", "valid_to", "is_base")
 RELATIONSHIP_FIELDS = ("status", "payment_terms", "payment_days", "credit_limit", "currency",
-                       "price_list", "catalog_scope")
+                       "price_list", "catalog_scope", "group")
+GROUP_FIELDS = ("name", "price_list", "catalog_scope")
 
 
 class HubError(TenancyError):
@@ -142,37 +148,121 @@ def _require_supplier(organization):
         raise HubError(_("Only supplier organizations have a catalog."), code="not_supplier")
 
 
+def clean_attributes(value):
+    """{name: value} with names and values trimmed and bounded; names unique ignoring case.
+    Accepts a dict or a list of (name, value) pairs; anything else is a HubError."""
+    if value in (None, ""):
+        return {}
+    pairs = value.items() if isinstance(value, dict) else value
+    try:
+        pairs = list(pairs)
+    except TypeError:
+        pairs = None
+    if pairs is None or len(pairs) > MAX_ATTRIBUTES:
+        raise HubError(_("A product has at most %(max)d attributes.") % {"max": MAX_ATTRIBUTES},
+                       code="invalid_attributes", field="attributes")
+    cleaned, seen = {}, set()
+    for pair in pairs:
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+            raise HubError(_("Attributes are name and value pairs."),
+                           code="invalid_attributes", field="attributes")
+        name, text = pair
+        if not isinstance(name, str) or not isinstance(text, (str, int, float)) \
+                or isinstance(text, bool):
+            raise HubError(_("Attribute names and values are text."),
+                           code="invalid_attributes", field="attributes")
+        name, text = " ".join(name.split()), " ".join(str(text).split())
+        if not name or not text:
+            raise HubError(_("Every attribute needs a name and a value."),
+                           code="invalid_attributes", field="attributes")
+        if len(name) > MAX_ATTRIBUTE_NAME or len(text) > MAX_ATTRIBUTE_VALUE:
+            raise HubError(
+                _("Attribute names have at most %(name)d characters and values at most "
+                  "%(value)d.") % {"name": MAX_ATTRIBUTE_NAME, "value": MAX_ATTRIBUTE_VALUE},
+                code="invalid_attributes", field="attributes")
+        if name.casefold() in seen:
+            raise HubError(_("The attribute %(name)s is given twice.") % {"name": name},
+                           code="invalid_attributes", field="attributes")
+        seen.add(name.casefold())
+        cleaned[name] = text
+    return cleaned
+
+
+def check_variant(product, parent):
+    """A variant's family head: a product of the same supplier that is not itself a variant
+    (one level only), not the product itself, and the product must not head a family."""
+    if parent is None:
+        return
+    _same_supplier(parent, product.supplier, field="variant_of", message=_("No such product."))
+    if product.pk is not None and parent.pk == product.pk:
+        raise HubError(_("A product cannot be a variant of itself."), code="variant_self",
+                       field="variant_of")
+    if parent.variant_of_id is not None:
+        raise HubError(_("%(sku)s is itself a variant; variants are one level deep.")
+                       % {"sku": parent.sku}, code="variant_nesting", field="variant_of")
+    if product.pk is not None and Product.objects.filter(variant_of_id=product.pk).exists():
+        raise HubError(_("This product has variants of its own, so it cannot be a variant."),
+                       code="variant_nesting", field="variant_of")
+
+
+def validate_product(product, *, supplier):
+    """Every rule a product row must pass before it is saved (also used by the CSV import's
+    check, so a file is held to exactly the form's and the API's rules)."""
+    _check_category(product.category, supplier)
+    product.attributes = clean_attributes(product.attributes)
+    check_variant(product, product.variant_of)
+    product.full_clean(exclude=["supplier", "variant_of", "attributes"],
+                       validate_unique=False)
+
+
+def _sync_attributes(product):
+    """Rewrite the product's ProductAttribute rows from `product.attributes`."""
+    ProductAttribute.objects.filter(product=product).delete()
+    ProductAttribute.objects.bulk_create([
+        ProductAttribute(supplier_id=product.supplier_id, product=product, name=name,
+                         value=value)
+        for name, value in (product.attributes or {}).items()])
+
+
+def _product_snapshot(product):
+    data = snapshot(product, fields=PRODUCT_FIELDS)
+    data["attributes"] = dict(product.attributes or {})
+    return data
+
+
 def product_create(*, supplier, actor, sku, name, **fields):
     _unknown_fields(fields, PRODUCT_FIELDS)
     _require_supplier(supplier)
-    _check_category(fields.get("category"), supplier)
     with transaction.atomic():
         product = Product(supplier=supplier, sku=(sku or "").strip(), name=(name or "").strip(),
                           **fields)
-        product.full_clean(exclude=["supplier"], validate_unique=False)
+        validate_product(product, supplier=supplier)
         _save_unique(product, field="sku", code="duplicate_sku",
                      message=_("Another product already has this SKU."))
+        _sync_attributes(product)
         _record(actor=actor, supplier=supplier, action="hub.product.created", obj=product,
-                after=snapshot(product, fields=PRODUCT_FIELDS),
-                payload={"product_id": product.pk, "sku": product.sku})
+                after=_product_snapshot(product),
+                payload={"product_id": product.pk, "sku": product.sku,
+                         "variant_of_id": product.variant_of_id})
     return product
 
 
 def product_update(*, product, actor, version, **changes):
     _unknown_fields(changes, PRODUCT_FIELDS)
-    _check_category(changes.get("category"), product.supplier)
     with transaction.atomic():
         locked = _lock_current(Product, product, version)
-        before = snapshot(locked, fields=PRODUCT_FIELDS)
+        before = _product_snapshot(locked)
         for field, value in changes.items():
             setattr(locked, field, value.strip() if field in ("sku", "name") else value)
-        locked.full_clean(exclude=["supplier"], validate_unique=False)
+        validate_product(locked, supplier=locked.supplier)
         locked.version += 1
         locked.updated_at = timezone.now()
         _save_unique(locked, field="sku", code="duplicate_sku",
                      message=_("Another product already has this SKU."))
+        if "attributes" in changes:
+            _sync_attributes(locked)
         _record(actor=actor, supplier=locked.supplier, action="hub.product.updated", obj=locked,
-                before=before, after=snapshot(locked, fields=PRODUCT_FIELDS),
+                before=before, after=_product_snapshot(locked),
                 payload={"product_id": locked.pk, "sku": locked.sku,
                          "changed": sorted(changes)})
     return locked
@@ -298,6 +388,8 @@ def find_buyer(slug):
 
 def _check_relationship(relationship, categories):
     _check_price_list(relationship.price_list, relationship.supplier)
+    _same_supplier(relationship.group, relationship.supplier, field="group",
+                   message=_("No such customer group."))
     for category in categories or ():
         _check_category(category, relationship.supplier)
         if category.supplier_id != relationship.supplier_id:
@@ -326,6 +418,9 @@ def relationship_create(*, supplier, buyer, actor, categories=(), **terms):
                        field="buyer")
     terms.setdefault("currency", supplier.currency or "IDR")
     categories = list(categories or ())
+    group = terms.get("group")
+    if group is not None and "catalog_scope" not in terms and not categories:
+        terms["catalog_scope"], categories = _group_entitlement(group, CatalogScope.ALL, [])
     with transaction.atomic():
         relationship = TradingRelationship(supplier=supplier, buyer=buyer, **terms)
         _check_relationship(relationship, categories)
@@ -349,6 +444,13 @@ def relationship_update(*, relationship, actor, version, categories=None, **chan
         for field, value in changes.items():
             setattr(locked, field, value)
         current = list(locked.categories.all()) if categories is None else list(categories)
+        group = changes.get("group")
+        if (group is not None and group.pk != before.get("group")
+                and "catalog_scope" not in changes and categories is None):
+            # Joining a group gives the group's default catalog, unless it was set too.
+            locked.catalog_scope, current = _group_entitlement(group, locked.catalog_scope,
+                                                               current)
+            categories = current
         _check_relationship(locked, current)
         locked.full_clean(exclude=["supplier", "buyer"], validate_unique=False,
                           validate_constraints=False)
@@ -362,3 +464,98 @@ def relationship_update(*, relationship, actor, version, categories=None, **chan
                 payload={"relationship_id": locked.pk, "buyer_id": locked.buyer_id,
                          "status": locked.status, "changed": changed})
     return locked
+
+
+def _group_entitlement(group, scope, categories):
+    """(catalog_scope, categories) a relationship gets from `group`'s default entitlement, or
+    the given ones when the group has none."""
+    if not group.catalog_scope:
+        return scope, categories
+    if group.catalog_scope == CatalogScope.CATEGORIES:
+        return CatalogScope.CATEGORIES, list(group.categories.all())
+    return CatalogScope.ALL, []
+
+
+# --- Customer groups -----------------------------------------------------------------------
+
+
+def _check_group(group, categories):
+    _check_price_list(group.price_list, group.supplier)
+    for category in categories or ():
+        if category.supplier_id != group.supplier_id:
+            raise HubError(_("No such category."), code="not_found", field="categories")
+    if group.catalog_scope == CatalogScope.CATEGORIES and not categories:
+        raise HubError(_("Choose at least one category, or entitle all products."),
+                       code="no_categories", field="categories")
+    if group.catalog_scope != CatalogScope.CATEGORIES and categories:
+        raise HubError(_("Categories only apply to a default catalog of selected categories."),
+                       code="categories_unused", field="categories")
+
+
+def _group_snapshot(group, categories):
+    data = snapshot(group, fields=GROUP_FIELDS)
+    data["categories"] = sorted(category.pk for category in categories)
+    return data
+
+
+def customer_group_create(*, supplier, actor, name, price_list=None, catalog_scope="",
+                          categories=()):
+    _require_supplier(supplier)
+    categories = list(categories or ())
+    with transaction.atomic():
+        group = CustomerGroup(supplier=supplier, name=" ".join((name or "").split()),
+                              price_list=price_list, catalog_scope=catalog_scope or "")
+        _check_group(group, categories)
+        group.full_clean(exclude=["supplier"], validate_unique=False,
+                         validate_constraints=False)
+        _save_unique(group, field="name", code="duplicate_name",
+                     message=_("Another customer group already has this name."))
+        group.categories.set(categories)
+        _record(actor=actor, supplier=supplier, action="hub.customer_group.created", obj=group,
+                after=_group_snapshot(group, categories),
+                payload={"group_id": group.pk, "name": group.name,
+                         "price_list_id": group.price_list_id})
+    return group
+
+
+def customer_group_update(*, group, actor, version, categories=None, **changes):
+    _unknown_fields(changes, GROUP_FIELDS)
+    with transaction.atomic():
+        locked = _lock_current(CustomerGroup, group, version)
+        current_categories = list(locked.categories.all())
+        before = _group_snapshot(locked, current_categories)
+        for field, value in changes.items():
+            if field == "name":
+                value = " ".join((value or "").split())
+            if field == "catalog_scope":
+                value = value or ""
+            setattr(locked, field, value)
+        current = current_categories if categories is None else list(categories)
+        if locked.catalog_scope != CatalogScope.CATEGORIES and categories is None:
+            current = []
+        _check_group(locked, current)
+        locked.full_clean(exclude=["supplier"], validate_unique=False,
+                          validate_constraints=False)
+        locked.version += 1
+        _save_unique(locked, field="name", code="duplicate_name",
+                     message=_("Another customer group already has this name."))
+        locked.categories.set(current)
+        _record(actor=actor, supplier=locked.supplier, action="hub.customer_group.updated",
+                obj=locked, before=before, after=_group_snapshot(locked, current),
+                payload={"group_id": locked.pk, "price_list_id": locked.price_list_id,
+                         "changed": sorted(changes) + (["categories"] if categories
+                                                       is not None else [])})
+    return locked
+
+
+def customer_group_delete(*, group, actor):
+    """Delete a group no customer is in (422 `in_use` otherwise)."""
+    with transaction.atomic():
+        locked = CustomerGroup.objects.select_for_update().get(pk=group.pk)
+        if TradingRelationship.objects.filter(group=locked).exists():
+            raise HubError(_("Customers are still in this group; move them out first."),
+                           code="in_use", field="group")
+        _record(actor=actor, supplier=locked.supplier, action="hub.customer_group.deleted",
+                obj=locked, before=snapshot(locked, fields=GROUP_FIELDS),
+                payload={"group_id": locked.pk, "name": locked.name})
+        locked.delete()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import order_views, return_views, views
+from . import catalog_views, order_views, return_views, views
 
 app_name = "hub"
 urlpatterns = [
@@ -8,6 +8,27 @@ urlpatterns = [
     path("catalog/", views.catalog, name="catalog"),
     path("catalog/products/new/", views.product_create, name="product_create"),
     path("catalog/products/<int:pk>/edit/", views.product_edit, name="product_edit"),
+    path("catalog/products/<int:pk>/", catalog_views.product_detail, name="product_detail"),
+    path("catalog/products/<int:pk>/images/", catalog_views.product_image_upload,
+         name="product_image_upload"),
+    path("catalog/products/<int:pk>/images/<int:image_pk>/", catalog_views.product_image_change,
+         name="product_image_change"),
+    path("catalog/export.csv", catalog_views.catalog_export, name="catalog_export"),
+    path("catalog/price-lists/export.csv", catalog_views.price_export, name="price_export"),
+    path("catalog/imports/", catalog_views.catalog_imports, name="catalog_imports"),
+    path("catalog/imports/<int:pk>/", catalog_views.catalog_import, name="catalog_import"),
+    path("catalog/imports/<int:pk>/run/", catalog_views.catalog_import_run,
+         name="catalog_import_run"),
+    path("catalog/imports/<int:pk>/errors.csv", catalog_views.catalog_import_errors,
+         name="catalog_import_errors"),
+    path("catalog/customers/groups/", catalog_views.customer_groups, name="customer_groups"),
+    path("catalog/customers/groups/<int:pk>/edit/", catalog_views.customer_group_edit,
+         name="customer_group_edit"),
+    path("catalog/customers/groups/<int:pk>/delete/", catalog_views.customer_group_delete,
+         name="customer_group_delete"),
+    path("images/<int:pk>/", catalog_views.product_image_file, name="product_image"),
+    path("images/<int:pk>/thumbnail/", catalog_views.product_image_thumbnail,
+         name="product_image_thumbnail"),
     path("catalog/categories/", views.categories, name="categories"),
     path("catalog/categories/<int:pk>/edit/", views.category_edit, name="category_edit"),
     path("catalog/price-lists/", views.price_lists, name="price_lists"),
@@ -21,7 +42,9 @@ urlpatterns = [
     path("catalog/customers/<int:pk>/edit/", views.customer_edit, name="customer_edit"),
     # Buyer side
     path("shop/", views.shop, name="shop"),
-    path("shop/<int:supplier_id>/", views.shop_catalog, name="shop_catalog"),
+    path("shop/<int:supplier_id>/", catalog_views.shop_catalog, name="shop_catalog"),
+    path("shop/<int:supplier_id>/products/<int:pk>/", catalog_views.shop_product,
+         name="shop_product"),
     # Stock (supplier)
     path("catalog/warehouses/", order_views.warehouses, name="warehouses"),
     path("catalog/stock/", order_views.stock_list, name="stock"),

@@ -14,10 +14,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from jalin.core.pagination import keyset_paginate
 from jalin.tenancy.access import get_for_org_or_404
 from jalin.tenancy.decorators import org_required
-from jalin.tenancy.roles import CATALOG_EDIT, CATALOG_VIEW, ORDERS_PLACE, has_perm
+from jalin.tenancy.roles import CATALOG_EDIT, CATALOG_VIEW, has_perm
 from jalin.tenancy.services import StaleVersion, TenancyError
 
-from . import order_selectors, selectors, services
+from . import selectors, services
 from .forms import (
     CategoryForm,
     PriceItemForm,
@@ -27,6 +27,7 @@ from .forms import (
     RelationshipForm,
     add_tenancy_error,
 )
+from .images import primary_images
 from .models import Category, PriceList, PriceListItem, Product
 
 PER_PAGE = 50
@@ -74,8 +75,13 @@ def catalog(request):
         supplier=organization, search=filters.get("q", ""),
         category_id=category.pk if category else None, is_active=active,
     )
+    page = keyset_paginate(products.select_related("variant_of"), request.GET,
+                           per_page=PER_PAGE)
+    primary = primary_images([product.pk for product in page.items])
+    for product in page.items:
+        product.image_id = primary.get(product.pk)
     return render(request, "hub/catalog.html", {
-        "page": keyset_paginate(products, request.GET, per_page=PER_PAGE),
+        "page": page,
         "filter_form": form,
         "is_filtered": any(filters.values()),
         "can_edit": _can_edit(request),
@@ -103,7 +109,7 @@ def _product_form_page(request, *, product=None):
         saved, status = _save(form, write)
         if saved is not None:
             messages.success(request, _("Product %(sku)s saved.") % {"sku": saved.sku})
-            return redirect("hub:catalog")
+            return redirect("hub:product_detail", pk=saved.pk)
     return render(request, "hub/product_form.html", {"form": form, "product": product},
                   status=status)
 
@@ -321,33 +327,4 @@ def customer_edit(request, pk):
 def shop(request):
     return render(request, "hub/shop.html", {
         "relationships": selectors.suppliers_for_buyer(buyer=request.organization),
-    })
-
-
-@org_required(CATALOG_VIEW)
-@require_GET
-def shop_catalog(request, supplier_id):
-    relationship = selectors.relationship_for_buyer_or_404(buyer=request.organization,
-                                                           supplier_id=supplier_id)
-    categories = selectors.entitled_categories_list(relationship=relationship)
-    form = ProductFilterForm(request.GET, categories=categories)
-    filters = form.cleaned_data if form.is_valid() else {}
-    category = filters.get("category")
-    products = selectors.entitled_products(
-        relationship=relationship, search=filters.get("q", ""),
-        category_id=category.pk if category else None,
-    )
-    page = keyset_paginate(products, request.GET, per_page=PER_PAGE)
-    page.items = selectors.with_buyer_prices(relationship=relationship, products=page.items)
-    stock_by_product = order_selectors.availability_for(
-        supplier_id=relationship.supplier_id, product_ids=[e.product.pk for e in page.items])
-    for entry in page.items:
-        entry.availability, entry.available = stock_by_product[entry.product.pk]
-    return render(request, "hub/shop_catalog.html", {
-        "relationship": relationship,
-        "supplier": relationship.supplier,
-        "page": page,
-        "filter_form": form,
-        "is_filtered": bool(filters.get("q") or category),
-        "can_order": has_perm(request.membership, ORDERS_PLACE),
     })

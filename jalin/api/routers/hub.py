@@ -7,19 +7,22 @@ Ids of another organization's rows answer 404, in the path and in the body alike
 
 import datetime
 from decimal import Decimal
+from typing import Literal
 
 from django.http import Http404
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 
-from jalin.hub import selectors, services
+from jalin.hub import catalog_search, order_selectors, selectors, services
 from jalin.hub.models import (
     CatalogScope,
     Category,
+    CustomerGroup,
     PaymentTerms,
     PriceList,
     PriceListItem,
     Product,
+    ProductImage,
     RelationshipStatus,
     TaxClass,
 )
@@ -28,7 +31,7 @@ from jalin.tenancy.roles import CATALOG_EDIT, CATALOG_VIEW
 
 from ..auth import require
 from ..idempotency import idempotent
-from ..pagination import KeysetPage, Page, PageParams, paginate
+from ..pagination import InvalidCursor, KeysetPage, Page, PageParams, paginate
 from ..schemas import MAX_INT, Input, OrganizationSummary
 
 router = Router(tags=["hub"])
@@ -72,6 +75,9 @@ class ProductOut(Schema):
     min_order_quantity: int
     tax_class: TaxClass
     is_active: bool
+    variant_of_id: int | None = Field(description="The family head this product is a "
+                                                  "variant of")
+    attributes: dict[str, str]
     created_at: datetime.datetime
     updated_at: datetime.datetime
     version: int = Field(description="Send back in PATCH; a stale version gets 409")
@@ -85,6 +91,11 @@ class ProductFields(Input):
     min_order_quantity: int = Field(1, ge=1, le=MAX_INT)
     tax_class: TaxClass = TaxClass.STANDARD
     is_active: bool = True
+    variant_of_id: int | None = Field(None, ge=1, le=MAX_INT,
+                                      description="Make it a variant of this product")
+    attributes: dict[str, str] = Field(
+        default_factory=dict, max_length=services.MAX_ATTRIBUTES,
+        description="Name → value, e.g. {\"Colour\": \"White\"}")
 
 
 class ProductIn(ProductFields):
@@ -103,6 +114,9 @@ class ProductPatchIn(Input):
     min_order_quantity: int | None = Field(None, ge=1, le=MAX_INT)
     tax_class: TaxClass | None = None
     is_active: bool | None = None
+    variant_of_id: int | None = Field(None, ge=1, le=MAX_INT,
+                                      description="null makes it a product of its own")
+    attributes: dict[str, str] | None = Field(None, max_length=services.MAX_ATTRIBUTES)
 
 
 class ProductFilters(PageParams):
@@ -167,6 +181,7 @@ class RelationshipOut(Schema):
     credit_limit: Decimal
     currency: str
     price_list_id: int | None
+    group_id: int | None
     catalog_scope: CatalogScope
     category_ids: list[int]
     version: int
@@ -183,6 +198,9 @@ class RelationshipFields(Input):
     credit_limit: Decimal = Field(Decimal("0"), **CREDIT)
     currency: str | None = Field(None, min_length=3, max_length=3)
     price_list_id: int | None = Field(None, ge=1, le=MAX_INT)
+    group_id: int | None = Field(None, ge=1, le=MAX_INT,
+                                 description="Customer group (its list applies after the "
+                                             "customer's own)")
     catalog_scope: CatalogScope = CatalogScope.ALL
     category_ids: list[int] = Field(default_factory=list, max_length=1000)
 
@@ -199,6 +217,7 @@ class RelationshipPatchIn(Input):
     credit_limit: Decimal | None = Field(None, **CREDIT)
     currency: str | None = Field(None, min_length=3, max_length=3)
     price_list_id: int | None = Field(None, ge=1, le=MAX_INT)
+    group_id: int | None = Field(None, ge=1, le=MAX_INT)
     catalog_scope: CatalogScope | None = None
     category_ids: list[int] | None = Field(None, max_length=1000)
 
@@ -216,6 +235,7 @@ class BuyerPriceOut(Schema):
     currency: str
     min_quantity: int = Field(description="The quantity break this price starts at")
     is_customer_price: bool = Field(description="From your own price list (not the base list)")
+    source: str = Field(description="customer, group or base: the list the price comes from")
 
 
 class CatalogProductOut(Schema):
@@ -228,12 +248,24 @@ class CatalogProductOut(Schema):
     pack_size: int
     min_order_quantity: int
     tax_class: TaxClass
+    variant_of_id: int | None
+    attributes: dict[str, str]
+    image_ids: list[int] = Field(default_factory=list,
+                                 description="Primary image first; GET /hub/images/{id}/")
     price: BuyerPriceOut | None = Field(None, description="Your unit price; null: not orderable")
+    availability: str = Field("", description="in_stock, low or out")
 
 
 class CatalogFilters(PageParams):
-    q: str | None = Field(None, max_length=selectors.SEARCH_MAX_LENGTH)
-    category_id: int | None = Field(None, ge=1, le=MAX_INT)
+    q: str | None = Field(None, max_length=selectors.SEARCH_MAX_LENGTH,
+                          description="SKU or name prefix, or a part of the name")
+    category_id: int | None = Field(None, ge=1, le=MAX_INT,
+                                    description="This category and its sub-categories")
+    attr: list[str] = Field(default_factory=list, max_length=20,
+                            description="Attribute filters as name:value; OR within one "
+                                        "name, AND across names")
+    in_stock: bool = False
+    sort: Literal["name", "sku", "price"] = "name"
     quantity: int = Field(1, ge=1, le=MAX_INT, description="Price for this many units")
 
 
@@ -256,6 +288,12 @@ def _references(membership, data):
     if "price_list_id" in data:
         pk = data.pop("price_list_id")
         data["price_list"] = None if pk is None else _supplier_row(PriceList, membership, pk)
+    if "variant_of_id" in data:
+        pk = data.pop("variant_of_id")
+        data["variant_of"] = None if pk is None else _supplier_row(Product, membership, pk)
+    if "group_id" in data:
+        pk = data.pop("group_id")
+        data["group"] = None if pk is None else _supplier_row(CustomerGroup, membership, pk)
     if "category_ids" in data:
         ids = data.pop("category_ids")
         if ids is not None:
@@ -343,7 +381,7 @@ def product_patch(request, product_id: int, payload: ProductPatchIn):
     data = _references(membership, payload.model_dump(exclude_unset=True))
     version = data.pop("version")
     for field in ("sku", "name", "unit", "tax_class", "is_active", "pack_size",
-                  "min_order_quantity", "description"):
+                  "min_order_quantity", "description", "attributes"):
         if field in data and data[field] is None:
             data.pop(field)  # null means "leave as is" for fields that cannot be empty
     return services.product_update(product=product, actor=request.user, version=version,
@@ -500,16 +538,37 @@ def supplier_list(request, params: Query[PageParams]):
 @router.get("/hub/suppliers/{supplier_id}/catalog", response=Page[CatalogProductOut])
 def supplier_catalog(request, supplier_id: int, filters: Query[CatalogFilters]):
     """A supplier's catalog as you are entitled to see it, with your unit price for
-    `quantity` units today. 404 when you have no active relationship with that supplier."""
+    `quantity` units today, availability and images. Filters: `q`, `category_id` (with its
+    sub-categories), `attr=name:value` (repeatable), `in_stock`; `sort` by name, sku or your
+    price. Variants are listed like other products, with `variant_of_id`. 404 when you have
+    no active relationship with that supplier."""
     membership = require(request, CATALOG_VIEW)
     relationship = selectors.relationship_for_buyer_or_404(buyer=membership.organization,
                                                            supplier_id=supplier_id)
-    products = selectors.entitled_products(relationship=relationship, search=filters.q or "",
-                                           category_id=filters.category_id)
-    page = paginate(products, cursor=filters.cursor, limit=filters.limit, order=("sku", "id"))
+    if filters.category_id is not None and not selectors.entitled_categories_list(
+            relationship=relationship).filter(pk=filters.category_id).exists():
+        raise Http404("No such category.")
+    search_filters = catalog_search.CatalogFilters(
+        search=filters.q or "", category_id=filters.category_id,
+        attributes=catalog_search.parse_attribute_filters(filters.attr),
+        in_stock=filters.in_stock, sort=filters.sort)
+    today = timezone.localdate()
+    try:
+        page = catalog_search.search(relationship=relationship, filters=search_filters,
+                                     on_date=today, cursor=filters.cursor,
+                                     limit=filters.limit, families=False)
+    except catalog_search.BadCursor:
+        raise InvalidCursor() from None
     entries = selectors.with_buyer_prices(relationship=relationship, products=page.items,
-                                          quantity=filters.quantity,
-                                          on_date=timezone.localdate())
+                                          quantity=filters.quantity, on_date=today)
+    ids = [entry.product.pk for entry in entries]
+    stock_by_product = order_selectors.availability_for(supplier_id=relationship.supplier_id,
+                                                        product_ids=ids)
+    image_ids = {}
+    for product_id, image_id in (ProductImage.objects.filter(product_id__in=ids)
+                                 .order_by("product_id", "-is_primary", "position", "id")
+                                 .values_list("product_id", "id")):
+        image_ids.setdefault(product_id, []).append(image_id)
     items = []
     for entry in entries:
         item = CatalogProductOut.from_orm(entry.product).model_dump()
@@ -517,6 +576,94 @@ def supplier_catalog(request, supplier_id: int, filters: Query[CatalogFilters]):
         item["price"] = None if price is None else {
             "amount": price.amount, "currency": price.currency,
             "min_quantity": price.min_quantity, "is_customer_price": price.is_customer_price,
+            "source": price.source,
         }
+        item["availability"] = stock_by_product[entry.product.pk][0]
+        item["image_ids"] = image_ids.get(entry.product.pk, [])
         items.append(item)
     return KeysetPage(items=items, next_cursor=page.next_cursor)
+
+
+# --- Customer groups -----------------------------------------------------------------------
+
+
+class CustomerGroupOut(Schema):
+    id: int
+    name: str
+    price_list_id: int | None
+    catalog_scope: str = Field(description="Default catalog for members: all, categories "
+                                           "or empty (none)")
+    category_ids: list[int]
+    version: int
+
+    @staticmethod
+    def resolve_category_ids(obj):
+        return sorted(category.pk for category in obj.categories.all())
+
+
+class CustomerGroupIn(Input):
+    name: str = Field(min_length=1, max_length=120)
+    price_list_id: int | None = Field(None, ge=1, le=MAX_INT)
+    catalog_scope: Literal["", "all", "categories"] = ""
+    category_ids: list[int] = Field(default_factory=list, max_length=1000)
+
+
+class CustomerGroupPatchIn(Input):
+    version: int = Field(ge=1, le=MAX_INT)
+    name: str | None = Field(None, min_length=1, max_length=120)
+    price_list_id: int | None = Field(None, ge=1, le=MAX_INT)
+    catalog_scope: Literal["", "all", "categories"] | None = None
+    category_ids: list[int] | None = Field(None, max_length=1000)
+
+
+def _group(membership, group_id):
+    return _supplier_row(CustomerGroup, membership, group_id)
+
+
+@router.get("/hub/customer-groups", response=Page[CustomerGroupOut])
+def customer_group_list(request, params: Query[PageParams]):
+    membership = require(request, CATALOG_VIEW)
+    groups = selectors.customer_groups_for_supplier(
+        supplier=membership.organization).prefetch_related("categories")
+    return paginate(groups, cursor=params.cursor, limit=params.limit, order=("id",))
+
+
+@router.post("/hub/customer-groups", response={201: CustomerGroupOut})
+@idempotent
+def customer_group_create(request, payload: CustomerGroupIn):
+    """A group of customers sharing a price list (applied after a customer's own list)."""
+    membership = require(request, CATALOG_EDIT)
+    data = _references(membership, payload.model_dump())
+    group = services.customer_group_create(supplier=membership.organization,
+                                           actor=request.user, **data)
+    return Status(201, group)
+
+
+@router.get("/hub/customer-groups/{group_id}", response=CustomerGroupOut)
+def customer_group_detail(request, group_id: int):
+    membership = require(request, CATALOG_VIEW)
+    return _group(membership, group_id)
+
+
+@router.patch("/hub/customer-groups/{group_id}", response=CustomerGroupOut)
+@idempotent
+def customer_group_patch(request, group_id: int, payload: CustomerGroupPatchIn):
+    membership = require(request, CATALOG_EDIT)
+    group = _group(membership, group_id)
+    data = _references(membership, payload.model_dump(exclude_unset=True))
+    version = data.pop("version")
+    if "name" in data and data["name"] is None:
+        data.pop("name")
+    if "catalog_scope" in data and data["catalog_scope"] is None:
+        data.pop("catalog_scope")
+    return services.customer_group_update(group=group, actor=request.user, version=version,
+                                          **data)
+
+
+@router.delete("/hub/customer-groups/{group_id}", response={204: None})
+@idempotent
+def customer_group_delete(request, group_id: int):
+    """Delete a group no customer is in (422 `in_use` otherwise)."""
+    membership = require(request, CATALOG_EDIT)
+    services.customer_group_delete(group=_group(membership, group_id), actor=request.user)
+    return Status(204, None)
