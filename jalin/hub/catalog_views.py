@@ -40,6 +40,15 @@ IMAGE_CACHE = "private, max-age=86400"
 # --- Supplier: product page with images ----------------------------------------------------
 
 
+def _refused(form_class, message):
+    """A form showing `message` on its file field (the body was refused unread)."""
+    form = form_class(data={})
+    form.is_valid()
+    form.errors.clear()
+    form.add_error("file", message)
+    return form
+
+
 def _product_page(request, product, *, upload_form=None, status=200):
     return render(request, "hub/product_detail.html", {
         "product": product,
@@ -66,12 +75,10 @@ def product_detail(request, pk):
 def product_image_upload(request, pk):
     product = get_for_org_or_404(Product.objects.select_related("category", "variant_of"),
                                  request.organization, pk=pk)
-    form = ImageUploadForm(request.POST if not uploads.too_large(request) else None,
-                           request.FILES or None)
     if uploads.too_large(request):
-        form = ImageUploadForm()
-        form.add_error("file", images.too_large_message())
+        form = _refused(ImageUploadForm, images.too_large_message())
         return _product_page(request, product, upload_form=form, status=413)
+    form = ImageUploadForm(request.POST, request.FILES)
     if not form.is_valid():
         return _product_page(request, product, upload_form=form, status=400)
     try:
@@ -363,8 +370,7 @@ def catalog_imports(request):
     supplier = request.organization
     status = 200
     if request.method == "POST" and uploads.too_large(request):
-        form = CatalogImportForm()
-        form.add_error("file", catalog_csv.too_large_message())
+        form = _refused(CatalogImportForm, catalog_csv.too_large_message())
         status = 413
     else:
         form = CatalogImportForm(request.POST or None, request.FILES or None,
