@@ -1,11 +1,13 @@
 """`jalin demo`: a realistic hub that loads, loads again without duplicates, and lets people in."""
 
+from decimal import Decimal
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from jalin.accounts.models import User
 from jalin.core.events_models import Event
@@ -186,7 +188,7 @@ def signed_in(username):
 
 def test_demo_gives_each_supplier_a_priced_catalog_and_terms_with_every_buyer():
     output = load_demo()
-    assert "24 products" in output
+    assert "27 products" in output
 
     for slug in SUPPLIERS:
         supplier = Organization.objects.get(slug=slug)
@@ -278,3 +280,25 @@ def test_demo_has_a_delivered_order_with_a_requested_return():
     assert rma.lines.get().reason == "damaged"
     assert "0 sample orders and 0 returns created" in load_demo()
     assert ReturnRequest.objects.count() == 1
+
+
+def test_demo_has_a_product_family_with_pictures_and_a_customer_group():
+    from jalin.hub.models import CustomerGroup, ProductImage
+    from jalin.hub.pricing import price_for
+
+    load_demo()
+    sinar = Organization.objects.get(slug="sinar-distribusi")
+    head = Product.objects.get(supplier=sinar, sku="SDN-CAT-TBK5")
+    assert set(head.variants.values_list("attributes__Warna", flat=True)) == {
+        "Putih", "Abu-abu"}
+    assert ProductImage.objects.filter(product__supplier=sinar).count() == 3
+    group = CustomerGroup.objects.get(supplier=sinar)
+    relationship = TradingRelationship.objects.get(supplier=sinar, buyer__slug="kopi-kita")
+    assert relationship.group == group
+    cement = Product.objects.get(supplier=sinar, sku="SDN-SMN-PCC50")
+    price = price_for(relationship=relationship, product=cement, quantity=1,
+                      on_date=timezone.localdate())
+    assert price.source == "group" and price.amount == Decimal("66400")  # 68,500 × 0.97
+    load_demo()  # again: nothing twice
+    assert ProductImage.objects.filter(product__supplier=sinar).count() == 3
+    assert CustomerGroup.objects.filter(supplier=sinar).count() == 1

@@ -9,6 +9,7 @@ shared one, so the printed table is always true. Organizations and memberships g
 tenancy services, so the audit log and the event outbox see them like any other change.
 """
 
+import io
 import zlib
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -16,20 +17,24 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
+from PIL import Image, ImageDraw
 
 from jalin.core.events import events_process
 from jalin.crm.activities.services import activity_create
 from jalin.crm.models import Account, Contact, CustomFieldDefinition, CustomFieldTarget
 from jalin.crm.services import account_create, contact_create, custom_field_define
 from jalin.crm.threads.services import comment_post
+from jalin.hub.images import image_upload
 from jalin.hub.models import (
     BuyerSettings,
     Category,
+    CustomerGroup,
     Order,
     PriceList,
     PriceListItem,
@@ -42,10 +47,12 @@ from jalin.hub.orders import order_place
 from jalin.hub.selectors import entitled_products
 from jalin.hub.services import (
     category_create,
+    customer_group_create,
     price_list_create,
     price_list_item_upsert,
     product_create,
     relationship_create,
+    relationship_update,
 )
 from jalin.hub.stock import stock_adjust, warehouse_create
 from jalin.tenancy.models import Membership, Organization
@@ -210,6 +217,13 @@ CATALOGS = (
              "standard", 685_000),
             ("SDN-CAT-INT25", "Cat Tembok Interior Putih 25 kg", "bahan-bangunan", "pail", 1, 2,
              "standard", 1_250_000),
+            # A product family: the head and its colour variants (see DEMO_VARIANTS).
+            ("SDN-CAT-TBK5", "Cat Tembok Interior 5 L", "bahan-bangunan", "kaleng", 1, 1,
+             "standard", 265_000),
+            ("SDN-CAT-TBK5-PTH", "Cat Tembok Interior 5 L Putih", "bahan-bangunan", "kaleng", 1,
+             1, "standard", 265_000),
+            ("SDN-CAT-TBK5-ABU", "Cat Tembok Interior 5 L Abu-abu", "bahan-bangunan", "kaleng",
+             1, 1, "standard", 279_000),
             ("SDN-PVC-AW4", "Pipa PVC AW 4 inci × 4 m", "bahan-bangunan", "batang", 1, 10,
              "standard", 142_000),
             ("SDN-KRM-6060G", "Keramik Lantai 60×60 cm Glossy", "bahan-bangunan", "dus", 4, 10,
@@ -279,6 +293,18 @@ CATALOGS = (
     ),
 )
 BASE_PRICE_LIST_NAME = "Daftar harga dasar"
+# Variants: sku → (family head sku, attributes). Heads come before their variants above.
+DEMO_VARIANTS = {
+    "SDN-CAT-TBK5": (None, {"Isi": "5 L"}),
+    "SDN-CAT-TBK5-PTH": ("SDN-CAT-TBK5", {"Warna": "Putih", "Isi": "5 L"}),
+    "SDN-CAT-TBK5-ABU": ("SDN-CAT-TBK5", {"Warna": "Abu-abu", "Isi": "5 L"}),
+}
+# Product pictures drawn with Pillow when the demo loads: sku → paint colour.
+DEMO_IMAGES = {"SDN-CAT-TBK5": (236, 232, 220), "SDN-CAT-TBK5-PTH": (250, 250, 247),
+               "SDN-CAT-TBK5-ABU": (150, 152, 156)}
+# Customer groups: (supplier, group, its price list, share of the base price, member buyers).
+DEMO_GROUPS = (("sinar-distribusi", "Pelanggan grosir", "Harga grosir", Decimal("0.97"),
+                ("kopi-kita",)),)
 DEMO_WAREHOUSES = (("JKT", "Gudang Jakarta (Cakung)"), ("SBY", "Gudang Surabaya (Rungkut)"))
 # Orders above this (IDR, incl. PPN) wait for the buyer's approver.
 DEMO_APPROVAL_THRESHOLDS = (("toko-bangunan-sejahtera", Decimal("5000000")),)
@@ -447,6 +473,19 @@ WHATSAPP_FIELD = "whatsapp_aktif"
 MOBILE_PREFIXES = ("811", "812", "813", "821", "822", "852", "856", "857", "878", "896")
 
 
+def _paint_can(colour):
+    """A 320 × 320 PNG of a paint can in `colour`, drawn with Pillow."""
+    image = Image.new("RGB", (320, 320), (244, 246, 248))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((70, 80, 250, 280), fill=colour, outline=(60, 64, 72), width=4)
+    draw.ellipse((70, 55, 250, 105), fill=colour, outline=(60, 64, 72), width=4)
+    draw.rectangle((90, 150, 230, 220), fill=(32, 92, 160))
+    draw.text((110, 175), "CAT 5 L", fill=(255, 255, 255))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
 def _deliver_events():
     """Sequence and deliver until the outbox is drained (bounded: a failing consumer waits
     for its backoff and delivers nothing, which ends the loop)."""
@@ -502,6 +541,7 @@ class Command(BaseCommand):
                  "contacts"), 0)
             for catalog in CATALOGS:
                 self._ensure_catalog(catalog, organizations, users, created)
+            self._ensure_catalog_extras(organizations, users, created)
             created["orders"] = created["returns"] = 0
             for catalog in CATALOGS:
                 self._ensure_stock_and_orders(catalog, organizations, users, created)
@@ -599,10 +639,13 @@ class Command(BaseCommand):
         for sku, name, category, unit, pack_size, moq, tax_class, price in spec.products:
             product = Product.objects.filter(supplier=supplier, sku=sku).first()
             if product is None:
+                parent_sku, attributes = DEMO_VARIANTS.get(sku, (None, {}))
                 product = product_create(
                     supplier=supplier, actor=actor, sku=sku, name=name,
                     category=categories[category], unit=unit, pack_size=pack_size,
-                    min_order_quantity=moq, tax_class=tax_class,
+                    min_order_quantity=moq, tax_class=tax_class, attributes=attributes,
+                    variant_of=Product.objects.get(supplier=supplier, sku=parent_sku)
+                    if parent_sku else None,
                 )
                 created["products"] += 1
             products.append((product, category, Decimal(price)))
@@ -643,6 +686,41 @@ class Command(BaseCommand):
                 categories=[categories[slug] for slug in scope],
             )
             created["relationships"] += 1
+
+    def _ensure_catalog_extras(self, organizations, users, created):
+        """Pictures of the demo product family (drawn with Pillow, uploaded through the image
+        service) and a customer group with its own price list; only what is missing."""
+        created.setdefault("images", 0)
+        for catalog in CATALOGS:
+            supplier, actor = organizations[catalog.supplier], users[catalog.admin]
+            for product in Product.objects.filter(supplier=supplier, sku__in=DEMO_IMAGES):
+                if product.images.exists():
+                    continue
+                image_upload(product=product, actor=actor, alt_text=product.name,
+                             uploaded=SimpleUploadedFile(f"{product.sku}.png",
+                                                         _paint_can(DEMO_IMAGES[product.sku]),
+                                                         content_type="image/png"))
+                created["images"] += 1
+        for supplier_slug, name, list_name, share, members in DEMO_GROUPS:
+            supplier = organizations[supplier_slug]
+            actor = users[next(c.admin for c in CATALOGS if c.supplier == supplier_slug)]
+            if CustomerGroup.objects.filter(supplier=supplier, name=name).exists():
+                continue  # It may have been edited since; it stays as it is.
+            price_list = PriceList.objects.filter(supplier=supplier, name=list_name).first() \
+                or price_list_create(supplier=supplier, actor=actor, name=list_name,
+                                     currency="IDR")
+            for item in PriceListItem.objects.filter(price_list__supplier=supplier,
+                                                     price_list__is_base=True, min_quantity=1):
+                amount = (item.unit_price * share).quantize(Decimal("1E2"))
+                self._ensure_price(price_list, item.product, 1, amount, actor, created)
+            group = customer_group_create(supplier=supplier, actor=actor, name=name,
+                                          price_list=price_list)
+            for buyer_slug in members:
+                relationship = TradingRelationship.objects.get(
+                    supplier=supplier, buyer=organizations[buyer_slug])
+                if relationship.group_id is None:
+                    relationship_update(relationship=relationship, actor=actor,
+                                        version=relationship.version, group=group)
 
     def _ensure_stock_and_orders(self, spec, organizations, users, created):
         """Two warehouses with stock of every product (a low-stock threshold of five minimum
