@@ -21,11 +21,20 @@ import json
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from django.db.models import DecimalField, Exists, F, OuterRef, Q, Subquery, Value
+from django.db.models import (
+    DecimalField,
+    Exists,
+    F,
+    FilteredRelation,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+)
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan
 from django.db.models.functions import Coalesce
 
-from .models import CustomerGroup, PriceList, PriceListItem, ProductAttribute, StockLevel
+from .models import CustomerGroup, PriceList, ProductAttribute, StockLevel
 from .selectors import _category_closure, entitled_categories, entitled_products
 
 SORTS = {"name": "name", "sku": "sku", "price": "sort_price"}
@@ -120,11 +129,17 @@ def _price_lists(relationship, on_date):
 
 def _with_sort_price(queryset, relationship, on_date):
     """Annotate `sort_price`: the buyer's unit price for one unit (the 1-unit break of the
-    first list that has one), or NO_PRICE."""
-    prices = [Subquery(PriceListItem.objects.filter(
-        price_list_id=list_id, product_id=OuterRef("pk"), min_quantity=1,
-    ).values("unit_price")[:1]) for list_id in _price_lists(relationship, on_date)]
+    first list that has one), or NO_PRICE. Each list is a LEFT JOIN on the unique (list,
+    product, quantity) key, which PostgreSQL hashes over the whole catalog instead of running
+    one subquery per product."""
     output = DecimalField(max_digits=20, decimal_places=4)
+    prices = []
+    for index, list_id in enumerate(_price_lists(relationship, on_date)):
+        alias = f"sort_item_{index}"
+        queryset = queryset.annotate(**{alias: FilteredRelation(
+            "price_items", condition=Q(price_items__price_list_id=list_id,
+                                       price_items__min_quantity=1))})
+        prices.append(F(f"{alias}__unit_price"))
     expression = Coalesce(*prices, Value(NO_PRICE, output_field=output),
                           output_field=output) if prices else Value(NO_PRICE,
                                                                      output_field=output)

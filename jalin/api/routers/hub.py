@@ -265,7 +265,8 @@ class CatalogFilters(PageParams):
                             description="Attribute filters as name:value; OR within one "
                                         "name, AND across names")
     in_stock: bool = False
-    sort: Literal["name", "sku", "price"] = "name"
+    sort: Literal["sku", "name", "price"] = Field(
+        "sku", description="sku (default), name, or price: your 1-unit price, lowest first")
     quantity: int = Field(1, ge=1, le=MAX_INT, description="Price for this many units")
 
 
