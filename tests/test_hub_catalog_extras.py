@@ -641,3 +641,84 @@ def test_export_cells_are_formula_safe(catalog, owner):
     lines = "".join(catalog_csv.export_products(
         supplier=catalog["org"], products=Product.objects.filter(sku="F-1")))
     assert "'=cmd" in lines
+
+
+# --- API: images, exports, imports ---------------------------------------------------------
+
+
+def owner_api(catalog):
+    membership = Membership.objects.get(user=catalog["owner"], organization=catalog["org"])
+    return ApiClient(token=bearer_token_for(membership))
+
+
+def test_api_image_upload_list_primary_delete_and_access(catalog, outsider, other_org):
+    from django.test import Client as DjangoClient
+
+    membership = Membership.objects.get(user=catalog["owner"], organization=catalog["org"])
+    token = bearer_token_for(membership)
+    client = DjangoClient(HTTP_AUTHORIZATION=f"Bearer {token}")
+    url = f"/api/v1/hub/products/{catalog['hammer'].pk}/images"
+    first = client.post(url, {"file": SimpleUploadedFile("a.png", png())})
+    assert first.status_code == 201, first.content
+    second = client.post(url, {"file": SimpleUploadedFile("b.jpg", jpeg_with_exif()),
+                               "alt_text": "Side"})
+    assert second.status_code == 201
+    refused = client.post(url, {"file": SimpleUploadedFile("c.png", b"not an image")})
+    assert refused.status_code == 422
+    second_id = second.json()["id"]
+    api = owner_api(catalog)
+    response = api.post(f"/hub/products/{catalog['hammer'].pk}/images/{second_id}",
+                        {"action": "primary"})
+    assert response.status_code == 200 and response.json()[0]["id"] == second_id
+    thumbnail = client.get(second.json()["thumbnail_url"])
+    assert thumbnail.status_code == 200 and thumbnail["X-Content-Type-Options"] == "nosniff"
+    buyer_api = ApiClient(token=bearer_token_for(catalog["membership_a"]))
+    assert buyer_api.get(f"/hub/images/{second_id}").status_code == 200
+    outsider_api = ApiClient(token=bearer_token_for(Membership.objects.get(
+        user=outsider, organization=other_org)))
+    assert outsider_api.get(f"/hub/images/{second_id}").status_code == 404
+    assert outsider_api.get(f"/hub/products/{catalog['hammer'].pk}/images").status_code == 404
+    assert api.delete(f"/hub/products/{catalog['hammer'].pk}/images/{second_id}"
+                      ).status_code == 204
+    remaining = ProductImage.objects.get(product=catalog["hammer"])
+    assert remaining.pk == first.json()["id"] and remaining.is_primary
+
+
+def test_api_image_upload_too_large_is_413_before_reading(catalog, settings):
+    from django.test import Client as DjangoClient
+
+    settings.JALIN_PRODUCT_IMAGE_MAX_BYTES = 1000
+    membership = Membership.objects.get(user=catalog["owner"], organization=catalog["org"])
+    client = DjangoClient(HTTP_AUTHORIZATION=f"Bearer {bearer_token_for(membership)}")
+    response = client.post(f"/api/v1/hub/products/{catalog['hammer'].pk}/images",
+                           {"file": SimpleUploadedFile("big.png", b"\x89PNG" + b"0" * 200_000)})
+    assert response.status_code == 413
+    assert not ProductImage.objects.exists()
+
+
+def test_api_export_and_import_round_trip(catalog):
+    from django.test import Client as DjangoClient
+
+    api = owner_api(catalog)
+    response = api.get("/hub/exports/products?language=id")
+    assert response.status_code == 200
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    assert text.startswith("SKU,Nama,Deskripsi")
+    text = text.replace("Hammer", "Palu")
+    membership = Membership.objects.get(user=catalog["owner"], organization=catalog["org"])
+    client = DjangoClient(HTTP_AUTHORIZATION=f"Bearer {bearer_token_for(membership)}")
+    created = client.post("/api/v1/hub/catalog-imports", {
+        "kind": "products", "file": SimpleUploadedFile("p.csv", text.encode())})
+    assert created.status_code == 201, created.content
+    job = created.json()
+    assert job["status"] == "previewed" and job["error_count"] == 0
+    run = api.post(f"/hub/catalog-imports/{job['id']}/run", {"valid_only": False})
+    assert run.status_code == 202
+    assert api.get(f"/hub/catalog-imports/{job['id']}").json()["status"] == "done"
+    assert Product.objects.get(sku="HAM-1").name == "Palu"
+    again = api.post(f"/hub/catalog-imports/{job['id']}/run", {})
+    assert again.status_code == 422
+    prices = api.get(f"/hub/exports/prices?price_list_id={catalog['base'].pk}")
+    assert "HAM-1" in b"".join(prices.streaming_content).decode()
+    rival_list = make_price_list(make_org("rival-export"), catalog["owner"], "Rival")
+    assert api.get(f"/hub/exports/prices?price_list_id={rival_list.pk}").status_code == 404

@@ -117,21 +117,7 @@ def product_image_change(request, pk, image_pk):
 
 
 def _visible_image(request, pk):
-    """The image if the acting organization is its supplier or a buyer entitled to its
-    product; 404 for anyone else (and for a missing image)."""
-    image = ProductImage.objects.select_related("product").filter(pk=pk).first()
-    if image is None:
-        raise Http404
-    organization = request.organization
-    product = image.product
-    if product.supplier_id == organization.pk:
-        return image
-    relationship = selectors.suppliers_for_buyer(buyer=organization).filter(
-        supplier_id=product.supplier_id).first()
-    if relationship is None or not selectors.entitled_products(
-            relationship=relationship).filter(pk=product.pk).exists():
-        raise Http404
-    return image
+    return selectors.visible_image(organization=request.organization, pk=pk)
 
 
 def _image_response(image, field):

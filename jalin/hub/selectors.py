@@ -149,3 +149,22 @@ def with_buyer_prices(*, relationship, products, quantity=1, on_date=None):
     prices = prices_for(relationship=relationship, product_ids=[p.pk for p in products],
                         quantity=quantity, on_date=on_date)
     return [CatalogEntry(product=p, price=prices.get(p.pk)) for p in products]
+
+
+def visible_image(*, organization, pk):
+    """A product image if `organization` is its supplier or a buyer with an active
+    relationship entitled to the product; Http404 for anyone else and for a missing image."""
+    from .models import ProductImage
+
+    image = ProductImage.objects.select_related("product").filter(pk=pk).first()
+    if image is None:
+        raise Http404("No such image.")
+    product = image.product
+    if product.supplier_id == organization.pk:
+        return image
+    relationship = suppliers_for_buyer(buyer=organization).filter(
+        supplier_id=product.supplier_id).first()
+    if relationship is None or not entitled_products(
+            relationship=relationship).filter(pk=product.pk).exists():
+        raise Http404("No such image.")
+    return image

@@ -32,11 +32,37 @@ ROUTES = {
     "api/v1/hub/customer-groups/<group_id>": Route(
         REFUSE, kwargs={"group_id": "hub_group"}, methods=("GET", "PATCH", "DELETE"),
         body={"version": 1, "name": "Outsider"}),
+    "api/v1/hub/products/<product_id>/images": Route(
+        REFUSE, kwargs={"product_id": "hub_product"}, methods=("GET", "POST")),
+    "api/v1/hub/products/<product_id>/images/<image_id>": Route(
+        REFUSE, kwargs={"product_id": "hub_product", "image_id": "hub_image"},
+        methods=("POST", "DELETE"), body={"action": "primary"}),
+    "api/v1/hub/images/<image_id>": Route(REFUSE, kwargs={"image_id": "hub_image"},
+                                          methods=("GET",)),
+    "api/v1/hub/images/<image_id>/thumbnail": Route(REFUSE, kwargs={"image_id": "hub_image"},
+                                                    methods=("GET",)),
+    "api/v1/hub/exports/products": Route(OWN, methods=("GET",)),
+    "api/v1/hub/exports/prices": Route(OWN, methods=("GET",)),
+    "api/v1/hub/catalog-imports": Route(OWN, methods=("GET",)),
+    "api/v1/hub/catalog-imports/<import_id>": Route(REFUSE, kwargs={"import_id": "hub_import"},
+                                                    methods=("GET",)),
+    "api/v1/hub/catalog-imports/<import_id>/run": Route(
+        REFUSE, kwargs={"import_id": "hub_import"}, methods=("POST",),
+        body={"valid_only": True}),
 }
 
 API_ROUTES = {
     "/api/v1/hub/customer-groups": {"get", "post"},
     "/api/v1/hub/customer-groups/{group_id}": {"get", "patch", "delete"},
+    "/api/v1/hub/products/{product_id}/images": {"get", "post"},
+    "/api/v1/hub/products/{product_id}/images/{image_id}": {"post", "delete"},
+    "/api/v1/hub/images/{image_id}": {"get"},
+    "/api/v1/hub/images/{image_id}/thumbnail": {"get"},
+    "/api/v1/hub/exports/products": {"get"},
+    "/api/v1/hub/exports/prices": {"get"},
+    "/api/v1/hub/catalog-imports": {"get", "post"},
+    "/api/v1/hub/catalog-imports/{import_id}": {"get"},
+    "/api/v1/hub/catalog-imports/{import_id}/run": {"post"},
 }
 
 
