@@ -21,6 +21,8 @@ from jalin.core.events_models import Event
 from jalin.hub import catalog_csv, images, services, stock
 from jalin.hub.models import (
     CatalogImportJob,
+    CustomerGroup,
+    PriceList,
     PriceListItem,
     Product,
     ProductAttribute,
@@ -29,7 +31,7 @@ from jalin.hub.models import (
 )
 from jalin.hub.pricing import price_for, prices_for
 from jalin.hub.testing import link_buyer, make_price_list, make_product, set_price
-from jalin.tenancy.models import Membership
+from jalin.tenancy.models import Membership, Organization
 from jalin.tenancy.roles import Role
 from tests.conftest import make_org, make_user
 
@@ -255,11 +257,13 @@ def test_group_of_another_supplier_is_ignored(catalog):
 @given(own=st.one_of(st.none(), st.decimals(0, 10**6, places=2)),
        group=st.one_of(st.none(), st.decimals(0, 10**6, places=2)),
        other=st.decimals(0, 10**6, places=2),
-       group_expired=st.booleans(), quantity=st.integers(1, 20))
+       group_expired=st.booleans(), quantity=st.integers(1, 20), tampered=st.booleans())
 def test_property_group_list_applies_only_without_own_price(catalog, own, group, other,
-                                                            group_expired, quantity):
+                                                            group_expired, quantity,
+                                                            tampered):
     """Buyer A: own list if it has a price, else its group's (valid) list, else base; never
-    buyer B's own list nor another supplier's group."""
+    buyer B's own list nor another supplier's group (even with a tampered group id and a
+    rival list that names our product)."""
     actor, product = catalog["owner"], catalog["grey"]
     PriceListItem.objects.filter(product=product).exclude(
         price_list=catalog["base"]).delete()
@@ -274,8 +278,20 @@ def test_property_group_list_applies_only_without_own_price(catalog, own, group,
     contractors.valid_to = TODAY - datetime.timedelta(days=1) if group_expired else None
     contractors.save()
     rel_a = TradingRelationship.objects.get(pk=catalog["rel_a"].pk)
+    rival = Organization.objects.filter(slug="rival-prop").first() or make_org("rival-prop")
+    rival_list = PriceList.objects.filter(supplier=rival).first() or make_price_list(
+        rival, actor, "Rival")
+    # Written past the services (which refuse it): the worst a corrupted row could do.
+    PriceListItem.objects.get_or_create(price_list=rival_list, product=product,
+                                        min_quantity=1, defaults={"unit_price": 1})
+    rival_group = CustomerGroup.objects.filter(supplier=rival).first() or \
+        services.customer_group_create(supplier=rival, actor=actor, name="Rival",
+                                       price_list=rival_list)
+    if tampered:
+        rel_a.group_id = rival_group.pk
+        group = None  # the real group no longer applies either
     price = price_for(relationship=rel_a, product=product, quantity=quantity, on_date=TODAY)
-    assert price.price_list_id != list_b.pk
+    assert price.price_list_id not in (list_b.pk, rival_list.pk)
     if own is not None:
         assert (price.source, price.amount) == ("customer", own)
     elif group is not None and not group_expired:
