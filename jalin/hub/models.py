@@ -262,9 +262,14 @@ class TradingRelationship(models.Model):
 # --- Supplier and buyer settings -----------------------------------------------------------
 
 
+class InvoicingMode(models.TextChoices):
+    PER_SHIPMENT = "per_shipment", _("One invoice per shipment")
+    PER_ORDER = "per_order", _("One invoice per order, when it is confirmed")
+
+
 class SupplierSettings(models.Model):
-    """How a supplier sells: whether its prices include tax, and whether buyers see stock
-    numbers (otherwise only "in stock / low / out")."""
+    """How a supplier sells: whether its prices include tax, whether buyers see stock
+    numbers (otherwise only "in stock / low / out"), and when invoices are issued."""
 
     supplier = models.OneToOneField(Organization, on_delete=models.CASCADE,
                                     related_name="hub_supplier_settings")
@@ -274,6 +279,8 @@ class SupplierSettings(models.Model):
         _("return window (days)"), default=30,
         help_text=_("Days after delivery in which a buyer may request a return; 0: no "
                     "returns."))
+    invoicing = models.CharField(_("invoicing"), max_length=16, choices=InvoicingMode.choices,
+                                 default=InvoicingMode.PER_SHIPMENT)
     version = models.PositiveIntegerField(default=1)
 
     tenant_owner = "supplier"
@@ -602,6 +609,9 @@ class OrderLine(models.Model):
     warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, null=True, blank=True,
                                   related_name="+")
     shipped_quantity = models.PositiveIntegerField(default=0)
+    # Units already billed on an invoice (kept by jalin.hub.invoicing with the order locked):
+    # a unit is never invoiced twice.
+    invoiced_quantity = models.PositiveIntegerField(default=0)
 
     tenant_parties = ("order__supplier", "order__buyer")
 
@@ -611,6 +621,8 @@ class OrderLine(models.Model):
             models.CheckConstraint(condition=Q(quantity__gte=1), name="hub_order_line_qty"),
             models.CheckConstraint(condition=Q(shipped_quantity__lte=F("quantity")),
                                    name="hub_order_line_shipped"),
+            models.CheckConstraint(condition=Q(invoiced_quantity__lte=F("quantity")),
+                                   name="hub_order_line_invoiced"),
         ]
 
     def __str__(self):
@@ -845,6 +857,10 @@ class InvoiceLine(models.Model):
     position = models.PositiveSmallIntegerField(default=1)
     order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, null=True, blank=True,
                                    related_name="invoice_lines")
+    # On a credit note: the invoice line it credits (what is still creditable is that line's
+    # quantity less its earlier credit lines).
+    credited_line = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True,
+                                      related_name="credit_lines")
     product = models.ForeignKey(Product, on_delete=models.PROTECT, null=True, blank=True,
                                 related_name="+")
     sku = models.CharField(_("SKU"), max_length=64, blank=True)

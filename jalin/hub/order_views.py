@@ -384,7 +384,7 @@ def ordering_settings(request):
     from jalin.tenancy.roles import ORG_MANAGE
 
     from . import tax
-    from .models import BuyerSettings, SupplierSettings, TaxClass
+    from .models import BuyerSettings, InvoicingMode, SupplierSettings, TaxClass
 
     organization = request.organization
     can_edit = has_perm(request.membership, ORG_MANAGE)
@@ -405,7 +405,7 @@ def ordering_settings(request):
                     supplier=organization, actor=request.user,
                     prices_include_tax=request.POST.get("prices_include_tax") == "on",
                     show_stock_quantity=request.POST.get("show_stock_quantity") == "on",
-                    rates=rates)
+                    rates=rates, invoicing=request.POST.get("invoicing") or None)
             elif request.POST.get("part") == "buyer" and organization.is_buyer:
                 threshold = _decimal(request.POST.get("approval_threshold"))
                 if threshold == "invalid":
@@ -427,6 +427,9 @@ def ordering_settings(request):
         "buyer_settings": BuyerSettings.objects.filter(buyer=organization).first()
         if organization.is_buyer else None,
         "can_edit": can_edit, "error": error,
+        "invoicing_modes": InvoicingMode.choices,
+        "invoicing": supplier_settings.invoicing if supplier_settings
+        else InvoicingMode.PER_SHIPMENT,
     }, status=status)
 
 

@@ -12,8 +12,9 @@ Placing an order (`order_place`) happens in one transaction that:
    split over several (`OrderLineAllocation`); refused only when all active warehouses
    together have too little;
 4. decides the status: `awaiting_approval` when the total is above the buyer organization's
-   approval threshold, else `credit_hold` when the relationship is on net terms and open
-   orders + this order exceed the credit limit, else `submitted`;
+   approval threshold, else `credit_hold` when the relationship is on net terms and its
+   credit exposure (`exposure`: uninvoiced open orders + open invoices − unapplied credit)
+   + this order exceed the credit limit, else `submitted`;
 5. takes the next order number from the supplier's locked counter row (last, so the lock is
    held briefly; a rolled-back order gives its number back, so numbers have no gaps).
 
@@ -217,10 +218,63 @@ def _normalize_lines(lines):
     return wanted
 
 
+@dataclass(frozen=True)
+class Exposure:
+    """What a buyer owes or has committed to one supplier, in the relationship's currency:
+    `orders` (uninvoiced remainder of open orders) + `invoices` (open invoice balances)
+    − `credit` (credit notes not applied yet and payments not allocated yet)."""
+
+    orders: Decimal
+    invoices: Decimal
+    credit: Decimal
+
+    @property
+    def total(self):
+        return self.orders + self.invoices - self.credit
+
+
+def exposures_for(relationship_ids):
+    """{relationship id: Exposure} for many relationships in four grouped queries."""
+    from django.db.models import F
+
+    from .models import Invoice, InvoiceKind, InvoiceStatus, Payment
+
+    ids = list(relationship_ids)
+    zero = Decimal("0")
+    parts = {pk: {"orders": zero, "invoices": zero, "credit": zero} for pk in ids}
+    if not ids:
+        return {}
+    rows = (Order.objects.filter(relationship_id__in=ids, status__in=_CREDIT_COUNTED,
+                                 total_gross__gt=F("invoiced_gross"))
+            .values("relationship_id")
+            .annotate(amount=Sum(F("total_gross") - F("invoiced_gross"))))
+    for row in rows:
+        parts[row["relationship_id"]]["orders"] += row["amount"] or zero
+    rows = (Invoice.objects.filter(relationship_id__in=ids)
+            .exclude(status=InvoiceStatus.PAID)
+            .values("relationship_id", "kind")
+            .annotate(amount=Sum(F("total_gross") - F("amount_settled"))))
+    for row in rows:
+        key = "invoices" if row["kind"] == InvoiceKind.INVOICE else "credit"
+        parts[row["relationship_id"]][key] += row["amount"] or zero
+    rows = (Payment.objects.filter(relationship_id__in=ids, amount__gt=F("amount_allocated"))
+            .values("relationship_id")
+            .annotate(amount=Sum(F("amount") - F("amount_allocated"))))
+    for row in rows:
+        parts[row["relationship_id"]]["credit"] += row["amount"] or zero
+    return {pk: Exposure(**values) for pk, values in parts.items()}
+
+
+def exposure_parts(relationship):
+    return exposures_for([relationship.pk])[relationship.pk]
+
+
 def exposure(relationship):
-    """Open orders' gross total for this relationship (unpaid invoices join later)."""
-    return (Order.objects.filter(relationship=relationship, status__in=_CREDIT_COUNTED)
-            .aggregate(total=Sum("total_gross"))["total"] or 0)
+    """The buyer's credit exposure with this supplier: the uninvoiced remainder of its open
+    orders + the open balances of its invoices − its unapplied credit (credit notes not
+    applied yet, payments not allocated yet). Run under the relationship row lock for an
+    exact credit check."""
+    return exposure_parts(relationship).total
 
 
 # Orders that passed the credit check and are not finished yet.
@@ -572,6 +626,10 @@ def order_transition(*, order, action, membership, actor, reason="", version=Non
             locked.credit_released_by = _user(actor)
             locked.credit_released_at = timezone.now()
         _move(locked, spec.target, actor=actor, reason=reason)
+        if action == "confirm":
+            from . import invoicing
+
+            invoicing.invoice_for_confirmed_order(order=locked, actor=actor)
         return locked
 
     return _retrying(run)
@@ -635,6 +693,11 @@ def ship(*, order, membership, actor, quantities, carrier="", tracking="", versi
                    aggregate=shipment, actor=actor,
                    payload={**order_payload(locked), "shipment_id": shipment.pk,
                             "shipment_number": number})
+        from . import invoicing
+
+        # Per-shipment invoicing: the shipment's invoice, in this same transaction.
+        shipment.invoice = invoicing.invoice_for_shipment(order=locked, shipment=shipment,
+                                                          shipped=wanted, actor=actor)
         _move(locked, S.SHIPPED if done else S.PARTIALLY_SHIPPED, actor=actor,
               reason=_("Shipment %(number)s") % {"number": number})
         return shipment
@@ -667,15 +730,21 @@ def buyer_settings_update(*, buyer, actor, approval_threshold, currency=None):
 
 
 def supplier_settings_update(*, supplier, actor, prices_include_tax, show_stock_quantity,
-                             rates=None):
-    """A supplier's selling settings and its tax rates ({tax class: percent})."""
-    from .models import TaxClass, TaxRule
+                             rates=None, invoicing=None):
+    """A supplier's selling settings, its tax rates ({tax class: percent}) and when it
+    issues invoices (`invoicing`: per_shipment / per_order; None leaves it)."""
+    from .models import InvoicingMode, TaxClass, TaxRule
 
+    if invoicing is not None and invoicing not in InvoicingMode.values:
+        raise HubError(_("Choose when invoices are issued."), code="invalid",
+                       field="invoicing")
     with transaction.atomic():
         settings, _created = SupplierSettings.objects.select_for_update().get_or_create(
             supplier=supplier)
         settings.prices_include_tax = bool(prices_include_tax)
         settings.show_stock_quantity = bool(show_stock_quantity)
+        if invoicing is not None:
+            settings.invoicing = invoicing
         settings.version += 1
         settings.save()
         for tax_class, rate in (rates or {}).items():
@@ -688,6 +757,7 @@ def supplier_settings_update(*, supplier, actor, prices_include_tax, show_stock_
                                              defaults={"rate": rate})
         after = {"prices_include_tax": settings.prices_include_tax,
                  "show_stock_quantity": settings.show_stock_quantity,
+                 "invoicing": settings.invoicing,
                  "rates": {k: str(v) for k, v in (rates or {}).items()}}
         audit_record(actor=actor, organization=supplier, action="hub.supplier_settings.updated",
                      obj=settings, after=after)

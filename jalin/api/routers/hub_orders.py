@@ -13,7 +13,7 @@ from ninja import Field, Query, Router, Schema, Status
 
 from jalin.hub import order_selectors as oselectors
 from jalin.hub import orders, selectors, stock
-from jalin.hub.models import OrderStatus, Product, Warehouse
+from jalin.hub.models import InvoicingMode, OrderStatus, Product, Warehouse
 from jalin.hub.services import HubError
 from jalin.tenancy.access import get_for_org_or_404
 from jalin.tenancy.roles import (
@@ -466,12 +466,16 @@ class TaxRatesIO(Schema):
 class SellingOut(Schema):
     prices_include_tax: bool
     show_stock_quantity: bool
+    invoicing: InvoicingMode = Field(description="per_shipment: an invoice with every "
+                                     "shipment; per_order: one invoice when the order is "
+                                     "confirmed")
     tax_rates: TaxRatesIO
 
 
 class SellingIn(Input):
     prices_include_tax: bool | None = None
     show_stock_quantity: bool | None = None
+    invoicing: InvoicingMode | None = None
     tax_rates: TaxRatesIO | None = Field(None, description="Percent per tax class; "
                                          "effective rate on the net price (PPN: 11)")
 
@@ -493,6 +497,7 @@ def _selling(supplier):
     settings = SupplierSettings.objects.filter(supplier=supplier).first()
     return {"prices_include_tax": bool(settings and settings.prices_include_tax),
             "show_stock_quantity": bool(settings and settings.show_stock_quantity),
+            "invoicing": settings.invoicing if settings else InvoicingMode.PER_SHIPMENT,
             "tax_rates": tax.rates_for(supplier)}
 
 
@@ -516,7 +521,7 @@ def selling_settings_patch(request, payload: SellingIn):
     flags = {name: current[name] if data.get(name) is None else data[name]
              for name in ("prices_include_tax", "show_stock_quantity")}
     orders.supplier_settings_update(supplier=organization, actor=request.user, rates=rates,
-                                    **flags)
+                                    invoicing=data.get("invoicing"), **flags)
     return _selling(organization)
 
 

@@ -8,9 +8,9 @@ to check that the account/contact still exists; it never imports the hub or any 
   contact's current account when the payload has none), so an account's timeline is one
   indexed range scan: its own lines and its contacts' lines.
 - Hub and service events (`hub.relationship.*`, `hub.order.*`, `hub.invoice.*`,
-  `hub.payment.*`, `hub.return.*`, `service.case.*`) name the buyer (`buyer_id`); the
-  event's organization is the supplier. They land on the supplier's account linked to that
-  buyer on the hub (the oldest one when several are linked).
+  `hub.credit_note.*`, `hub.payment.*`, `hub.return.*`, `service.case.*`) name the buyer
+  (`buyer_id`); the event's organization is the supplier. They land on the supplier's
+  account linked to that buyer on the hub (the oldest one when several are linked).
 - Idempotent: one line per (organization, event id), written with
   `bulk_create(ignore_conflicts=True)`, so a redelivered or replayed event changes nothing.
 - A record deleted meanwhile is skipped; an event about nothing the CRM knows is ignored.
@@ -35,6 +35,7 @@ CATEGORY_BY_PREFIX = (
     ("hub.relationship.", HUB),
     ("hub.order.", HUB),
     ("hub.invoice.", HUB),
+    ("hub.credit_note.", HUB),
     ("hub.payment.", HUB),
     ("hub.return.", HUB),
     ("service.case.", SERVICE),

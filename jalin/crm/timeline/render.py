@@ -40,6 +40,7 @@ SENTENCES = {
     "hub.order.shipped": _("Order %(title)s shipped"),
     "hub.invoice.issued": _("Invoice %(title)s issued"),
     "hub.invoice.paid": _("Invoice %(title)s paid"),
+    "hub.credit_note.issued": _("Credit note %(title)s issued"),
     "hub.payment.received": _("Payment %(title)s received"),
     "hub.return.requested": _("Return RMA-%(title)s requested"),
     "hub.return.approved": _("Return RMA-%(title)s approved"),
