@@ -23,7 +23,17 @@ from jalin.crm.timeline.api import router as crm_timeline_router
 from .auth import BearerTokenAuth, SessionMembershipAuth
 from .docs import LocalSwagger
 from .errors import PROBLEM_CONTENT_TYPE, install_problem_handlers, problem_response
-from .routers import activity, auth, hub, hub_catalog, hub_orders, hub_returns, me, members
+from .routers import (
+    activity,
+    auth,
+    hub,
+    hub_catalog,
+    hub_invoices,
+    hub_orders,
+    hub_returns,
+    me,
+    members,
+)
 
 DESCRIPTION = """
 Authenticate with `Authorization: Bearer <token>` (get one from `POST /auth/token`), or with
@@ -107,6 +117,7 @@ api.add_router("", activity.router)
 api.add_router("", hub.router)
 api.add_router("", hub_catalog.router)
 api.add_router("", hub_orders.router)
+api.add_router("", hub_invoices.router)
 api.add_router("", hub_returns.router)
 # Imports and search first: their /crm/contacts/merge, /crm/accounts/merge and
 # /crm/{accounts,contacts}/bulk must win over the /crm/contacts/{contact_id} and

@@ -214,8 +214,11 @@ def shop_catalog(request, supplier_id):
                 for p in page.items]
     chosen = {f"{name}:{value}" for name, values in filters.attributes.items()
               for value in values}
+    from .invoice_selectors import credit_for
+
     return render(request, "hub/shop_catalog.html", {
         "relationship": relationship,
+        "credit": credit_for([relationship])[relationship.pk],
         "supplier": relationship.supplier,
         "families": families,
         "page": page,

@@ -34,6 +34,7 @@ from django.utils.translation import gettext as _
 
 from jalin.core.audit import audit_record
 from jalin.core.events import emit_event
+from jalin.tenancy.roles import FINANCE_EDIT, ORDERS_FULFIL, has_perm
 
 from . import numbering, tax
 from .models import (
@@ -60,6 +61,15 @@ ZERO = Decimal("0")
 def today():
     """The local date in Jakarta: the issue date of documents made now."""
     return timezone.now().astimezone(LOCAL_TIME_ZONE).date()
+
+
+def can_issue_invoices(membership):
+    """Invoices are issued by whoever fulfils orders or keeps the books (supplier side)."""
+    return has_perm(membership, ORDERS_FULFIL) or has_perm(membership, FINANCE_EDIT)
+
+
+def can_issue_credit_notes(membership):
+    return has_perm(membership, FINANCE_EDIT)
 
 
 def invoicing_mode(supplier_id):

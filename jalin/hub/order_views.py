@@ -287,8 +287,15 @@ def _order_page(request, pk, *, status=200, error=None):
     can_ship = (side == orders.SUPPLIER and order.status in (OrderStatus.CONFIRMED,
                                                              OrderStatus.PARTIALLY_SHIPPED)
                 and has_perm(request.membership, orders.ORDERS_FULFIL))
+    from . import invoice_selectors, invoicing
+
+    uninvoiced = sum(invoicing.uninvoiced_shipped(order).values())
     return render(request, "hub/order_detail.html", {
         "order": order, "side": side, "actions": actions, "can_ship": can_ship,
+        "invoices": invoice_selectors.order_invoices(order=order),
+        "uninvoiced_units": uninvoiced,
+        "can_invoice": bool(uninvoiced and side == orders.SUPPLIER
+                            and invoicing.can_issue_invoices(request.membership)),
         "error": error,
         "can_return": returns.can_request_return(order, request.membership),
         "order_returns": return_selectors.returns_of_order(organization=request.organization,

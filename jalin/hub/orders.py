@@ -262,7 +262,10 @@ def exposures_for(relationship_ids):
             .annotate(amount=Sum(F("amount") - F("amount_allocated"))))
     for row in rows:
         parts[row["relationship_id"]]["credit"] += row["amount"] or zero
-    return {pk: Exposure(**values) for pk, values in parts.items()}
+    cent = Decimal("0.01")
+    return {pk: Exposure(**{name: Decimal(value).quantize(cent)
+                            for name, value in values.items()})
+            for pk, values in parts.items()}
 
 
 def exposure_parts(relationship):

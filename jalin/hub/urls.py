@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import catalog_views, order_views, return_views, views
+from . import catalog_views, invoice_views, order_views, return_views, views
 
 app_name = "hub"
 urlpatterns = [
@@ -71,4 +71,17 @@ urlpatterns = [
     path("returns/<int:pk>/", return_views.return_detail, name="return_detail"),
     path("returns/<int:pk>/action/", return_views.return_action, name="return_action"),
     path("returns/<int:pk>/receive/", return_views.return_receive, name="return_receive"),
+    # Invoices, credit notes and statements (both sides)
+    path("invoices/", invoice_views.invoice_list, name="invoices"),
+    path("invoices/export.csv", invoice_views.invoice_export, name="invoice_export"),
+    path("invoices/<int:pk>/", invoice_views.invoice_detail, name="invoice_detail"),
+    path("invoices/<int:pk>/pdf/", invoice_views.invoice_pdf, name="invoice_pdf"),
+    path("invoices/<int:pk>/credit-notes/", invoice_views.credit_note_create,
+         name="credit_note_create"),
+    path("orders/<int:pk>/invoice/", invoice_views.order_invoice, name="order_invoice"),
+    path("statements/<int:counterparty_id>/", invoice_views.statement, name="statement"),
+    path("statements/<int:counterparty_id>/statement.csv", invoice_views.statement_csv,
+         name="statement_csv"),
+    path("statements/<int:counterparty_id>/statement.pdf", invoice_views.statement_pdf,
+         name="statement_pdf"),
 ]

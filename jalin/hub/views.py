@@ -269,10 +269,15 @@ def price_list_item_delete(request, pk, item_pk):
 @org_required(CATALOG_VIEW)
 @require_GET
 def customers(request):
+    from .invoice_selectors import credit_for
+
     relationships = selectors.relationships_for_supplier(supplier=request.organization)
+    page = keyset_paginate(relationships, request.GET, per_page=PER_PAGE)
+    credits = credit_for(page.items)
+    for relationship in page.items:
+        relationship.credit = credits[relationship.pk]
     return render(request, "hub/customers.html", {
-        "page": keyset_paginate(relationships, request.GET, per_page=PER_PAGE),
-        "can_edit": _can_edit(request),
+        "page": page, "can_edit": _can_edit(request),
     })
 
 
@@ -301,8 +306,12 @@ def _customer_form_page(request, *, relationship=None):
             messages.success(request, _("Terms with %(buyer)s saved.") % {
                 "buyer": saved.buyer.name})
             return redirect("hub:customers")
+    from .invoice_selectors import credit_for
+
+    credit = credit_for([relationship])[relationship.pk] if relationship else None
     return render(request, "hub/customer_form.html",
-                  {"form": form, "relationship": relationship}, status=status)
+                  {"form": form, "relationship": relationship, "credit": credit},
+                  status=status)
 
 
 @org_required(CATALOG_EDIT)
@@ -325,6 +334,10 @@ def customer_edit(request, pk):
 @org_required(CATALOG_VIEW)
 @require_GET
 def shop(request):
-    return render(request, "hub/shop.html", {
-        "relationships": selectors.suppliers_for_buyer(buyer=request.organization),
-    })
+    from .invoice_selectors import credit_for
+
+    relationships = list(selectors.suppliers_for_buyer(buyer=request.organization)[:500])
+    credits = credit_for(relationships)
+    for relationship in relationships:
+        relationship.credit = credits[relationship.pk]
+    return render(request, "hub/shop.html", {"relationships": relationships})

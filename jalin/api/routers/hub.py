@@ -222,12 +222,29 @@ class RelationshipPatchIn(Input):
     category_ids: list[int] | None = Field(None, max_length=1000)
 
 
+class CreditOut(Schema):
+    uninvoiced_orders: Decimal = Field(description="Open orders not invoiced yet")
+    open_invoices: Decimal = Field(description="Balances of your unpaid invoices")
+    unapplied_credit: Decimal = Field(description="Credit notes and payments not applied yet")
+    exposure: Decimal = Field(description="uninvoiced_orders + open_invoices − "
+                              "unapplied_credit")
+    available: Decimal = Field(description="credit_limit − exposure (net terms)")
+
+
 class SupplierOut(Schema):
     supplier: OrganizationSummary
     payment_terms: PaymentTerms
     payment_days: int
     credit_limit: Decimal
     currency: str
+    credit: CreditOut
+
+    @staticmethod
+    def resolve_credit(obj):
+        credit = obj.credit
+        return {"uninvoiced_orders": credit.orders, "open_invoices": credit.invoices,
+                "unapplied_credit": credit.unapplied, "exposure": credit.exposure,
+                "available": credit.available}
 
 
 class BuyerPriceOut(Schema):
@@ -530,10 +547,16 @@ def relationship_patch(request, relationship_id: int, payload: RelationshipPatch
 
 @router.get("/hub/suppliers", response=Page[SupplierOut])
 def supplier_list(request, params: Query[PageParams]):
-    """The suppliers you may order from, with your terms."""
+    """The suppliers you may order from, with your terms and your credit with each."""
+    from jalin.hub.invoice_selectors import credit_for
+
     membership = require(request, CATALOG_VIEW)
     relationships = selectors.suppliers_for_buyer(buyer=membership.organization)
-    return paginate(relationships, cursor=params.cursor, limit=params.limit, order=("id",))
+    page = paginate(relationships, cursor=params.cursor, limit=params.limit, order=("id",))
+    credits = credit_for(page.items)
+    for relationship in page.items:
+        relationship.credit = credits[relationship.pk]
+    return page
 
 
 @router.get("/hub/suppliers/{supplier_id}/catalog", response=Page[CatalogProductOut])

@@ -1,0 +1,252 @@
+"""PDF of invoices, credit notes and statements of account (fpdf2).
+
+Text is set in DejaVu Sans, vendored in jalin/hub/fonts/ (DejaVu licence beside it), so any
+Unicode name prints — "Café Ñusantara", "株式会社" falls back to the font's coverage — and
+nothing is fetched at run time. Should the font files be missing, text is transliterated to
+Latin-1 instead of failing. Strings go through gettext, so the PDF is in the reader's language.
+"""
+
+import logging
+import unicodedata
+from pathlib import Path
+
+from django.utils import formats
+from django.utils.translation import gettext as _
+from fpdf import FPDF
+
+from jalin.core.templatetags.jalin_ui import format_money
+
+from .models import InvoiceKind, PaymentTerms
+
+# fontTools logs every step of subsetting a font at INFO; keep the logs for what matters.
+logging.getLogger("fontTools").setLevel(logging.WARNING)
+
+FONT_DIR = Path(__file__).resolve().parent / "fonts"
+FONT = "DejaVu"
+FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
+
+
+def _latin1(text):
+    """Latin-1 safe text for the core fonts: accents kept where Latin-1 has them, other
+    letters decomposed to their base letter, anything else as '?'."""
+    out = []
+    for char in str(text):
+        try:
+            char.encode("latin-1")
+            out.append(char)
+        except UnicodeEncodeError:
+            base = unicodedata.normalize("NFKD", char).encode("latin-1", "ignore").decode(
+                "latin-1")
+            out.append(base or "?")
+    return "".join(out)
+
+
+class DocumentPDF(FPDF):
+    def __init__(self, title):
+        super().__init__(orientation="P", unit="mm", format="A4")
+        self.set_compression(True)
+        self.unicode = all((FONT_DIR / name).exists() for name in FONT_FILES.values())
+        if self.unicode:
+            for style, name in FONT_FILES.items():
+                self.add_font(FONT, style, str(FONT_DIR / name))
+        self.family = FONT if self.unicode else "helvetica"
+        self.set_title(self.text(title))
+        self.set_creator("Jalin")
+        self.set_auto_page_break(auto=True, margin=15)
+        self.add_page()
+        self.set_font(self.family, size=10)
+
+    def text(self, value):
+        value = "" if value is None else str(value)
+        return value if self.unicode else _latin1(value)
+
+    def footer(self):
+        self.set_y(-12)
+        self.set_font(self.family, size=8)
+        self.cell(0, 6, self.text(_("Page %(page)s") % {"page": self.page_no()}), align="R")
+
+    def heading(self, value, size=16):
+        self.set_font(self.family, "B", size)
+        self.cell(0, 9, self.text(value), new_x="LMARGIN", new_y="NEXT")
+        self.set_font(self.family, size=10)
+
+    def line_text(self, value, bold=False, size=10, height=5):
+        self.set_font(self.family, "B" if bold else "", size)
+        self.multi_cell(0, height, self.text(value), new_x="LMARGIN", new_y="NEXT")
+        self.set_font(self.family, size=10)
+
+    def row(self, cells, widths, bold=False, aligns=None, border="B"):
+        self.set_font(self.family, "B" if bold else "", 9)
+        aligns = aligns or ["L"] * len(cells)
+        for value, width, align in zip(cells, widths, aligns, strict=True):
+            self.cell(width, 6, self.text(value), border=border, align=align)
+        self.ln(6)
+        self.set_font(self.family, size=10)
+
+    def pair(self, label, value, bold=False, width=140):
+        self.set_font(self.family, "B" if bold else "", 10)
+        self.cell(width, 6, self.text(label), align="R")
+        self.cell(0, 6, self.text(value), align="R", new_x="LMARGIN", new_y="NEXT")
+        self.set_font(self.family, size=10)
+
+    def output_bytes(self):
+        return bytes(self.output())
+
+
+def _party_lines(organization):
+    lines = [organization.legal_name or organization.name]
+    if organization.legal_name and organization.legal_name != organization.name:
+        lines.append(organization.name)
+    if organization.address:
+        lines.append(organization.address)
+    place = " ".join(part for part in (organization.city, organization.country) if part)
+    if place:
+        lines.append(place)
+    if organization.tax_id:
+        lines.append(_("Tax ID (NPWP): %(tax_id)s") % {"tax_id": organization.tax_id})
+    return lines
+
+
+def _date(value):
+    return formats.date_format(value, "SHORT_DATE_FORMAT") if value else ""
+
+
+def _quantity(value):
+    return formats.number_format(value, decimal_pos=0, use_l10n=True, force_grouping=True)
+
+
+def _rate(value):
+    return f"{value.normalize():f}%"
+
+
+def payment_terms_text(relationship):
+    if relationship.payment_terms == PaymentTerms.NET:
+        return _("Net %(days)s days") % {"days": relationship.payment_days}
+    return str(PaymentTerms(relationship.payment_terms).label)
+
+
+def invoice_pdf(*, invoice, lines, taxes, allocations=(), applications=()):
+    """The PDF (bytes) of an invoice or credit note."""
+    is_credit = invoice.kind == InvoiceKind.CREDIT_NOTE
+    title = (_("Credit note %(number)s") if is_credit else _("Invoice %(number)s")) % {
+        "number": str(invoice)}
+    pdf = DocumentPDF(title)
+    currency = invoice.currency
+    pdf.heading(title)
+    top = pdf.get_y()
+    pdf.set_font(pdf.family, "B", 9)
+    pdf.cell(90, 5, pdf.text(_("From")), new_x="LMARGIN", new_y="NEXT")
+    for text in _party_lines(invoice.supplier):
+        pdf.line_text(text, size=9, height=4.5)
+    left_bottom = pdf.get_y()
+    pdf.set_xy(110, top)
+    pdf.set_font(pdf.family, "B", 9)
+    pdf.cell(90, 5, pdf.text(_("Bill to")), new_x="LEFT", new_y="NEXT")
+    for text in _party_lines(invoice.buyer):
+        pdf.set_x(110)
+        pdf.set_font(pdf.family, "", 9)
+        pdf.multi_cell(90, 4.5, pdf.text(text), new_x="LEFT", new_y="NEXT")
+    pdf.set_y(max(left_bottom, pdf.get_y()) + 4)
+    facts = [(_("Number"), str(invoice)), (_("Issue date"), _date(invoice.issue_date))]
+    if not is_credit:
+        facts.append((_("Due date"), _date(invoice.due_date)))
+        facts.append((_("Payment terms"), payment_terms_text(invoice.relationship)))
+    if invoice.order_id:
+        facts.append((_("Order"), f"#{invoice.order.number}"))
+        if invoice.order.buyer_reference:
+            facts.append((_("Your reference"), invoice.order.buyer_reference))
+    if is_credit and invoice.credited_invoice_id:
+        facts.append((_("Credits invoice"), str(invoice.credited_invoice)))
+    if is_credit:
+        facts.append((_("Reason"), invoice.reason))
+    for label, value in facts:
+        pdf.set_font(pdf.family, "B", 9)
+        pdf.cell(40, 5, pdf.text(label))
+        pdf.set_font(pdf.family, "", 9)
+        pdf.multi_cell(0, 5, pdf.text(value), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(3)
+    widths = (26, 62, 18, 28, 16, 40)
+    aligns = ("L", "L", "R", "R", "R", "R")
+    pdf.row([_("SKU"), _("Description"), _("Quantity"), _("Unit price"), _("Tax"),
+             _("Amount")], widths, bold=True, aligns=aligns)
+    for line in lines:
+        amount = line.line_gross if invoice.prices_include_tax else line.line_net
+        pdf.row([line.sku, line.name[:40], f"{_quantity(line.quantity)} {line.unit}",
+                 format_money(line.unit_price, currency), _rate(line.tax_rate),
+                 format_money(amount, currency)], widths, aligns=aligns)
+    pdf.ln(2)
+    pdf.line_text(_("Tax summary"), bold=True, size=9)
+    tax_widths = (40, 50, 50, 50)
+    pdf.row([_("Rate"), _("Net"), _("Tax"), _("Gross")], tax_widths, bold=True,
+            aligns=("L", "R", "R", "R"))
+    for row in taxes:
+        pdf.row([_rate(row.rate), format_money(row.net, currency),
+                 format_money(row.tax, currency), format_money(row.gross, currency)],
+                tax_widths, aligns=("L", "R", "R", "R"))
+    pdf.ln(3)
+    pdf.pair(_("Net"), format_money(invoice.total_net, currency))
+    pdf.pair(_("Tax"), format_money(invoice.total_tax, currency))
+    pdf.pair(_("Total"), format_money(invoice.total_gross, currency), bold=True)
+    if is_credit:
+        pdf.pair(_("Applied to invoices"), format_money(invoice.amount_settled, currency))
+        pdf.pair(_("Credit left"), format_money(invoice.balance, currency), bold=True)
+    else:
+        pdf.pair(_("Paid and credited"), format_money(invoice.amount_settled, currency))
+        pdf.pair(_("Balance due"), format_money(invoice.balance, currency), bold=True)
+    if allocations:
+        pdf.ln(3)
+        pdf.line_text(_("Payments and credits"), bold=True, size=9)
+        for allocation in allocations:
+            source = allocation.payment or allocation.credit_note
+            pdf.line_text(f"{_date(allocation.created_at)}  {source}  "
+                          f"{format_money(allocation.amount, currency)}", size=9)
+    if applications:
+        pdf.ln(3)
+        pdf.line_text(_("Applied to"), bold=True, size=9)
+        for application in applications:
+            pdf.line_text(f"{application.invoice}  "
+                          f"{format_money(application.amount, currency)}", size=9)
+    if invoice.tax_exempt:
+        pdf.ln(2)
+        pdf.line_text(_("The buyer is exempt from tax."), size=9)
+    return pdf.output_bytes()
+
+
+def statement_pdf(statement):
+    """The PDF (bytes) of a statement of account."""
+    relationship = statement.relationship
+    currency = statement.currency
+    title = _("Statement of account")
+    pdf = DocumentPDF(f"{title} {relationship.buyer.name}")
+    pdf.heading(title)
+    pdf.line_text(_("%(supplier)s to %(buyer)s") % {
+        "supplier": relationship.supplier.name, "buyer": relationship.buyer.name}, bold=True)
+    pdf.line_text(_("From %(start)s to %(end)s") % {"start": _date(statement.start),
+                                                    "end": _date(statement.end)})
+    pdf.line_text(_("Payment terms: %(terms)s") % {"terms": payment_terms_text(relationship)})
+    pdf.ln(3)
+    widths = (22, 28, 22, 40, 26, 26, 26)
+    aligns = ("L", "L", "L", "L", "R", "R", "R")
+    pdf.row([_("Date"), _("Document"), _("Due"), _("Reference"), _("Debit"), _("Credit"),
+             _("Balance")], widths, bold=True, aligns=aligns)
+    pdf.row([_date(statement.start), _("Opening balance"), "", "", "", "",
+             format_money(statement.opening, currency)], widths, aligns=aligns)
+    for row in statement.rows:
+        pdf.row([_date(row.date), row.number, _date(row.due_date), row.reference[:24],
+                 format_money(row.debit, currency) if row.debit else "",
+                 format_money(row.credit, currency) if row.credit else "",
+                 format_money(row.balance, currency)], widths, aligns=aligns)
+    pdf.row([_date(statement.end), _("Closing balance"), "", "",
+             format_money(statement.total_debit, currency),
+             format_money(statement.total_credit, currency),
+             format_money(statement.closing, currency)], widths, bold=True, aligns=aligns)
+    pdf.ln(4)
+    pdf.line_text(_("Aging of open invoices on %(date)s") % {
+        "date": _date(statement.aging.on_date)}, bold=True, size=9)
+    for _key, label, amount in statement.aging.rows():
+        pdf.pair(label, format_money(amount, currency), width=100)
+    pdf.pair(_("Unapplied credit"), format_money(statement.aging.unapplied, currency),
+             width=100)
+    pdf.pair(_("Total due"), format_money(statement.aging.net, currency), bold=True,
+             width=100)
+    return pdf.output_bytes()
