@@ -302,3 +302,19 @@ def test_demo_has_a_product_family_with_pictures_and_a_customer_group():
     load_demo()  # again: nothing twice
     assert ProductImage.objects.filter(product__supplier=sinar).count() == 3
     assert CustomerGroup.objects.filter(supplier=sinar).count() == 1
+
+
+def test_sample_orders_are_shipped_and_invoiced_once():
+    from jalin.hub.models import Invoice, Order, OrderStatus, Shipment
+
+    load_demo()
+    shipped = Order.objects.filter(status=OrderStatus.SHIPPED,
+                                   buyer_reference__startswith="PO-DEMO-")
+    assert shipped.exists()
+    for order in shipped:
+        invoice = Invoice.objects.get(order=order)
+        assert invoice.shipment.order_id == order.pk
+        assert invoice.total_gross == order.total_gross == order.invoiced_gross
+    before = (Shipment.objects.count(), Invoice.objects.count())
+    load_demo()
+    assert (Shipment.objects.count(), Invoice.objects.count()) == before

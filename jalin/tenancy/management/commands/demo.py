@@ -36,6 +36,7 @@ from jalin.hub.models import (
     Category,
     CustomerGroup,
     Order,
+    OrderStatus,
     PriceList,
     PriceListItem,
     Product,
@@ -43,7 +44,7 @@ from jalin.hub.models import (
     TradingRelationship,
     Warehouse,
 )
-from jalin.hub.orders import order_place
+from jalin.hub.orders import order_place, order_transition, ship
 from jalin.hub.selectors import entitled_products
 from jalin.hub.services import (
     category_create,
@@ -568,7 +569,8 @@ class Command(BaseCommand):
         ))
         self.stdout.write(self.style.SUCCESS(
             f"Stock and orders: {created['orders']} sample orders and {created['returns']} "
-            f"returns created."
+            f"returns created; {created.get('shipments', 0)} shipped with "
+            f"{created.get('invoices', 0)} invoices."
         ))
         self.stdout.write(self.style.SUCCESS(
             f"CRM history: {created.get('activities', 0)} activities created."
@@ -758,6 +760,25 @@ class Command(BaseCommand):
                         lines=[(p.pk, p.min_order_quantity) for p in products],
                         buyer_reference=f"PO-DEMO-{supplier.slug[:4].upper()}")
             created["orders"] += 1
+        self._ship_sample_orders(supplier, actor, created)
+
+    @staticmethod
+    def _ship_sample_orders(supplier, actor, created):
+        """Confirm and ship each sample order still waiting to be confirmed: the supplier
+        invoices per shipment, so each gets a shipment and its invoice. A rerun finds them
+        shipped and does nothing."""
+        membership = Membership.objects.get(user=actor, organization=supplier)
+        for order in (Order.objects.filter(supplier=supplier, status=OrderStatus.SUBMITTED,
+                                           buyer_reference__startswith="PO-DEMO-")
+                      .order_by("id")):
+            order = order_transition(order=order, action="confirm", membership=membership,
+                                     actor=actor)
+            shipment = ship(order=order, membership=membership, actor=actor,
+                            quantities={line.pk: line.quantity for line in order.lines.all()},
+                            carrier="JNE", tracking=f"DEMO{order.number:06d}")
+            created["shipments"] = created.get("shipments", 0) + 1
+            if getattr(shipment, "invoice", None) is not None:
+                created["invoices"] = created.get("invoices", 0) + 1
 
     @staticmethod
     def _ensure_return(spec, organizations, users, created):
