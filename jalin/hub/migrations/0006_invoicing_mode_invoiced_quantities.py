@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('hub', '0003_billing_documents'),
+        ('hub', '0005_returns'),
     ]
 
     operations = [
