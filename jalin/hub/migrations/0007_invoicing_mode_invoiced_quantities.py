@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('hub', '0005_returns'),
+        ('hub', '0006_catalog_variants_images_groups_imports'),
     ]
 
     operations = [
