@@ -85,6 +85,9 @@ def test_each_party_lists_and_reads_only_its_own(world):
     assert world.owner_api.get("/hub/invoices?side=buyer").json()["items"] == []
     narrowed = world.owner_api.get(f"/hub/invoices?counterparty_id={world.buyer_b.pk}").json()
     assert [item["id"] for item in narrowed["items"]] == [invoice_b.pk]
+    by_order = world.owner_api.get(f"/hub/invoices?order_id={invoice_a.order_id}").json()
+    assert [item["id"] for item in by_order["items"]] == [invoice_a.pk]
+    assert world.api_b.get(f"/hub/invoices?order_id={invoice_a.order_id}").json()["items"] == []
     detail = world.api_a.get(f"/hub/invoices/{invoice_a.pk}").json()
     assert detail["lines"][0]["sku"] == "PAP-1" and detail["lines"][0]["quantity"] == 5
     assert detail["tax_summary"] == [{"rate": "11.0000", "net": "50000.00",

@@ -36,10 +36,12 @@ def _cents(amount):
 
 
 def invoices_for(*, organization, side=None, kind=None, status=None, overdue=False,
-                 counterparty_id=None, on_date=None):
+                 counterparty_id=None, order_id=None, on_date=None):
     """Invoices and credit notes the organization issued (side "supplier") or received
     (side "buyer"), or both. `overdue`: open invoices past their due date."""
     queryset = for_org(Invoice, organization).select_related("supplier", "buyer", "order")
+    if order_id:
+        queryset = queryset.filter(order_id=order_id)
     if side == SUPPLIER:
         queryset = queryset.filter(supplier=organization)
         if counterparty_id:

@@ -150,6 +150,8 @@ class InvoiceFilters(PageParams):
     overdue: bool | None = Field(None, description="Only open invoices past their due date")
     counterparty_id: int | None = Field(None, ge=1, le=MAX_INT,
                                         description="The customer or supplier organization")
+    order_id: int | None = Field(None, ge=1, le=MAX_INT,
+                                 description="Only the documents of this order")
 
 
 class CreditLineIn(Input):
@@ -256,7 +258,7 @@ def invoice_list(request, filters: Query[InvoiceFilters]):
     queryset = iselectors.invoices_for(
         organization=membership.organization, side=filters.side, kind=filters.kind,
         status=filters.status, overdue=bool(filters.overdue),
-        counterparty_id=filters.counterparty_id)
+        counterparty_id=filters.counterparty_id, order_id=filters.order_id)
     return paginate(queryset, cursor=filters.cursor, limit=filters.limit, order=("-id",))
 
 
