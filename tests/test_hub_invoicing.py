@@ -419,3 +419,29 @@ def test_invoicing_mode_is_a_selling_setting(shop, owner_client):
     response = owner_client.post("/hub/settings/", {"part": "supplier", "invoicing": "x"})
     assert response.status_code == 400
     assert invoicing.invoicing_mode(shop.supplier.pk) == InvoicingMode.PER_SHIPMENT
+
+
+def test_cancelling_an_order_invoiced_per_order_credits_its_invoice(shop):
+    SupplierSettings.objects.create(supplier=shop.supplier, invoicing=InvoicingMode.PER_ORDER)
+    order = confirmed_order(shop, [(shop.paper.pk, 3), (shop.pens.pk, 1)])
+    invoice = Invoice.objects.get(order=order)
+    assert orders.exposure(shop.relationship) == invoice.total_gross
+    orders.order_transition(order=Order.objects.get(pk=order.pk), action="cancel",
+                            membership=shop.membership, actor=shop.owner,
+                            reason="Customer changed its mind")
+    note = Invoice.objects.get(kind=InvoiceKind.CREDIT_NOTE)
+    assert note.credited_invoice_id == invoice.pk and note.total_gross == invoice.total_gross
+    assert note.reason == f"Order #{order.number} cancelled: Customer changed its mind"
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.PAID and invoice.balance == 0
+    assert orders.exposure(shop.relationship) == 0
+    # An order cancelled before any invoice gets no credit note.
+    other = confirmed_order(shop, [(shop.pens.pk, 1)])
+    SupplierSettings.objects.filter(supplier=shop.supplier).update(
+        invoicing=InvoicingMode.PER_SHIPMENT)
+    plain = orders.order_place(relationship=shop.relationship, actor=shop.buyer_user,
+                               lines=[(shop.pens.pk, 1)])
+    orders.order_transition(order=plain, action="cancel", membership=shop.membership,
+                            actor=shop.owner)
+    assert Invoice.objects.filter(kind=InvoiceKind.CREDIT_NOTE).count() == 1
+    assert Invoice.objects.filter(order=other).count() == 1

@@ -370,3 +370,18 @@ def credit_note_issue_all(*, invoice, reason, actor):
         raise HubError(_("Everything on this invoice is credited already."),
                        code="nothing_to_credit", field="lines")
     return credit_note_issue(invoice=invoice, lines=lines, reason=reason, actor=actor)
+
+
+def credit_cancelled_order(*, order, actor, reason=""):
+    """Credit everything still creditable on the invoices of a cancelled order (an order
+    invoiced per order at confirmation and cancelled before shipping). Called with the order
+    locked, in the cancellation's transaction. Returns the credit notes."""
+    text = _("Order #%(number)s cancelled") % {"number": order.number}
+    if reason:
+        text = f"{text}: {reason}"
+    notes = []
+    for invoice in Invoice.objects.filter(order=order, kind=InvoiceKind.INVOICE).order_by("id"):
+        if any(left.quantity > 0 for left in creditable(invoice).values()):
+            notes.append(credit_note_issue_all(invoice=invoice,
+                                               reason=text[:REASON_MAX_LENGTH], actor=actor))
+    return notes

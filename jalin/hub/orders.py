@@ -617,6 +617,11 @@ def order_transition(*, order, action, membership, actor, reason="", version=Non
                               reason=f"#{locked.number} {reason}"[:200])
                 locked.stock_reserved = False
             _move(locked, S.CANCELLED, actor=actor, reason=reason)
+            if locked.invoiced_gross:
+                # Invoiced at confirmation (per order) and never shipped: credit it in full.
+                from . import invoicing
+
+                invoicing.credit_cancelled_order(order=locked, actor=actor, reason=reason)
             return locked
         if action == "approve":
             locked.approved_by, locked.approved_at = _user(actor), timezone.now()
