@@ -306,3 +306,20 @@ def test_credit_is_shown_to_buyer_and_supplier(world, owner_client):
     assert "721,500" in customers and "4,278,500" in customers
     edit = owner_client.get(f"/hub/catalog/customers/{world.relationship.pk}/edit/")
     assert 'id="credit-exposure"' in edit.content.decode()
+
+
+def test_statement_query_count_does_not_grow(world, owner_client):
+    url = f"/hub/statements/{world.buyer.pk}/"
+
+    def count():
+        with CaptureQueriesContext(connection) as queries:
+            assert owner_client.get(url).status_code == 200
+        return len(queries)
+
+    for _ in range(3):
+        shipped_invoice(world, quantity=1)
+    count()
+    few = count()
+    for _ in range(27):
+        shipped_invoice(world, quantity=1)
+    assert count() == few
