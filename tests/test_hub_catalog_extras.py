@@ -738,3 +738,40 @@ def test_api_export_and_import_round_trip(catalog):
     assert "HAM-1" in b"".join(prices.streaming_content).decode()
     rival_list = make_price_list(make_org("rival-export"), catalog["owner"], "Rival")
     assert api.get(f"/hub/exports/prices?price_list_id={rival_list.pk}").status_code == 404
+
+
+def test_buyer_product_page_has_pictures_a_variant_picker_and_prices(catalog, owner):
+    images.image_upload(product=catalog["white"], actor=owner, uploaded=SimpleUploadedFile(
+        "w.png", png(), content_type="image/png"))
+    client = client_for(catalog["user_a"])
+    response = client.get(reverse("hub:shop_product", args=[catalog["org"].pk,
+                                                            catalog["white"].pk]))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert reverse("hub:product_image_thumbnail",
+                   args=[catalog["white"].images.get().pk]) in html
+    [(name, options)] = response.context["picker"]  # only the colour differs
+    assert name == "Warna"
+    assert [(value, variant.sku, current) for value, variant, current in options] == [
+        ("Abu", "CAT-5L-ABU", False), ("Putih", "CAT-5L-PTH", True)]
+    assert [entry.product.sku for entry in response.context["variants"]] == [
+        "CAT-5L-ABU", "CAT-5L-PTH"]
+    # A product of another supplier, or one the buyer may not see: 404.
+    rival = make_org("rival-page")
+    foreign = make_product(rival, owner, "RIVAL-PAGE")
+    assert client.get(reverse("hub:shop_product", args=[catalog["org"].pk, foreign.pk])
+                      ).status_code == 404
+
+
+def test_import_rolls_back_when_a_row_fails_at_write_time(catalog, owner_client, owner):
+    job = import_file(owner_client, "SKU,Name,Parent SKU\nAAA-1,First,\nZZZ-1,Late,HAM-1\n")
+    assert job.status == "previewed" and job.error_count == 0
+    # Between the check and the run, HAM-1 becomes a variant: ZZZ-1 can no longer be one of
+    # its variants (one level only).
+    services.product_update(product=catalog["hammer"], actor=owner,
+                            version=catalog["hammer"].version, variant_of=catalog["head"])
+    owner_client.post(reverse("hub:catalog_import_run", args=[job.pk]))
+    job.refresh_from_db()
+    assert job.status == "failed"
+    assert job.errors[0]["row"] == 3
+    assert not Product.objects.filter(sku__in=["AAA-1", "ZZZ-1"]).exists()

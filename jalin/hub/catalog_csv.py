@@ -393,7 +393,7 @@ def import_start(*, job, actor, valid_only=False):
 
 
 def _messages(error):
-    if isinstance(error, services.HubError):
+    if isinstance(error, services.TenancyError):
         return [(error.field or "", error.message)]
     if isinstance(error, ValidationError) and hasattr(error, "error_dict"):
         return [("" if field == "__all__" else field, " ".join(item.messages))
@@ -724,7 +724,9 @@ def _write(job, checker, rows):
                         services.price_list_item_upsert(price_list=checker.base,
                                                         product=saved, min_quantity=1,
                                                         unit_price=price, actor=actor)
-                except (services.HubError, ValidationError) as error:
+                except (services.TenancyError, ValidationError) as error:
+                    # A product changed by someone else since the check (StaleVersion), or a
+                    # row that no longer passes: nothing of this import is written.
                     raise _Rollback(number, " ".join(m for _f, m in _messages(error))) \
                         from None
         else:

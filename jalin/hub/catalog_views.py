@@ -249,9 +249,38 @@ def shop_product(request, supplier_id, pk):
     return render(request, "hub/shop_product.html", {
         "relationship": relationship, "supplier": relationship.supplier,
         "product": product, "head": entries[0], "variants": entries[1:],
+        "picker": _variant_picker(product, family[1:]),
         "images": list(product.images.order_by("position", "id")),
         "can_order": has_perm(request.membership, ORDERS_PLACE),
     })
+
+
+def _variant_picker(product, variants):
+    """[(attribute, [(value, variant, is_current)])] for the attributes in which the family's
+    variants differ: each value links to the variant that has it and otherwise matches the
+    product being shown as closely as possible."""
+    names = []
+    for variant in variants:
+        for name in variant.attributes or {}:
+            if name not in names:
+                names.append(name)
+    current = product.attributes or {}
+    picker = []
+    for name in names:
+        values = {}
+        for variant in variants:
+            value = (variant.attributes or {}).get(name)
+            if value is None:
+                continue
+            score = sum(1 for other, wanted in current.items()
+                        if other != name and (variant.attributes or {}).get(other) == wanted)
+            best = values.get(value)
+            if best is None or score > best[0]:
+                values[value] = (score, variant)
+        if len(values) > 1:
+            picker.append((name, [(value, variant, variant.pk == product.pk)
+                                  for value, (_score, variant) in sorted(values.items())]))
+    return picker
 
 
 # --- Supplier: customer groups -------------------------------------------------------------
