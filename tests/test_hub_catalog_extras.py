@@ -775,3 +775,59 @@ def test_import_rolls_back_when_a_row_fails_at_write_time(catalog, owner_client,
     assert job.status == "failed"
     assert job.errors[0]["row"] == 3
     assert not Product.objects.filter(sku__in=["AAA-1", "ZZZ-1"]).exists()
+
+
+# --- Housekeeping ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def own_private_root(settings, tmp_path):
+    root = tmp_path / "private"
+    settings.JALIN_PRIVATE_MEDIA_ROOT = root
+    settings.STORAGES = {**settings.STORAGES, "private": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(root), "base_url": None}}}
+    return root
+
+
+def test_private_file_sweep_keeps_product_images_and_import_files(catalog, owner,
+                                                                  own_private_root):
+    import os
+    import time
+
+    from jalin.crm.housekeeping import private_files_sweep
+
+    image = images.image_upload(product=catalog["hammer"], actor=owner, uploaded=(
+        SimpleUploadedFile("h.png", png(), content_type="image/png")))
+    job = catalog_csv.import_create(supplier=catalog["org"], actor=owner, kind="products",
+                                    uploaded=SimpleUploadedFile("p.csv", b"SKU,Name\nQ-1,Q\n"))
+    orphan = own_private_root / "hub" / str(catalog["org"].pk) / "images" / "orphan.png"
+    orphan.write_bytes(png())
+    kept = [own_private_root / image.file.name, own_private_root / image.thumbnail.name,
+            own_private_root / job.file.name]
+    then = time.time() - 3 * 86400
+    for path in [*kept, orphan]:
+        os.utime(path, (then, then))
+    assert private_files_sweep() == {"orphans_deleted": 1}
+    assert all(path.exists() for path in kept) and not orphan.exists()
+
+
+def test_stuck_imports_fail_and_old_import_files_go(catalog, owner, own_private_root):
+    from jalin.core.housekeeping import registered_housekeeping
+    from jalin.hub.housekeeping import catalog_imports_expire
+
+    assert "hub.catalog_imports_expire" in registered_housekeeping()
+    job = catalog_csv.import_create(supplier=catalog["org"], actor=owner, kind="products",
+                                    uploaded=SimpleUploadedFile("p.csv", b"SKU,Name\nQ-1,Q\n"))
+    path = own_private_root / job.file.name
+    stuck = CatalogImportJob.objects.create(
+        supplier=catalog["org"], kind="products", original_name="s.csv",
+        status="running", created_at=job.created_at - datetime.timedelta(days=2))
+    CatalogImportJob.objects.filter(pk=job.pk).update(
+        created_at=job.created_at - datetime.timedelta(days=8))
+    assert catalog_imports_expire() == {"stuck_failed": 1, "files_deleted": 1}
+    stuck.refresh_from_db()
+    job.refresh_from_db()
+    assert stuck.status == "failed" and stuck.errors
+    assert job.file.name == "" and not path.exists()
+    assert job.status == "previewed"  # the record of the job stays

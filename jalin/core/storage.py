@@ -6,6 +6,24 @@ from django.core.files.storage import storages
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
+_private_file_referrers = []
+
+
+def register_private_files(func):
+    """Apps register `func(names) -> set of names it still refers to`, so that the sweep of
+    orphaned private files (jalin.crm.housekeeping) never deletes a file another app keeps
+    (product images, catalog import files, ...). Call it in AppConfig.ready."""
+    if func not in _private_file_referrers:
+        _private_file_referrers.append(func)
+
+
+def referenced_private_files(names):
+    """The subset of `names` that some registered app still refers to."""
+    found = set()
+    for func in _private_file_referrers:
+        found |= set(func(names))
+    return found
+
 
 def private_storage():
     """The `private` storage from settings.STORAGES (a callable, so tests may swap it)."""

@@ -18,7 +18,7 @@ from datetime import timedelta
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from jalin.core.storage import private_storage
+from jalin.core.storage import private_storage, referenced_private_files
 
 from .models import DocumentVersion, ImportJob, ImportStatus
 
@@ -61,8 +61,10 @@ def _stored_files(root):
 
 
 def _referenced(names):
+    # Other apps' private files (hub product images, ...) are theirs to keep: ask them too.
     return set(DocumentVersion.objects.filter(file__in=names).values_list("file", flat=True)) | set(
-        ImportJob.objects.filter(file__in=names).values_list("file", flat=True))
+        ImportJob.objects.filter(file__in=names).values_list("file", flat=True)) | (
+        referenced_private_files(names))
 
 
 def private_files_sweep(*, now=None):

@@ -6,3 +6,13 @@ class HubConfig(AppConfig):
     name = "jalin.hub"
     label = "hub"
     verbose_name = _("B2B hub")
+
+    def ready(self):
+        from jalin.core.housekeeping import register_housekeeping
+        from jalin.core.storage import register_private_files
+
+        from .housekeeping import catalog_imports_expire, referenced_files
+
+        register_private_files(referenced_files)
+        register_housekeeping("hub.catalog_imports_expire", catalog_imports_expire,
+                              every_seconds=3600)
