@@ -198,6 +198,13 @@ def test_api_product_variant_and_foreign_ids(catalog, owner, org):
     assert response.status_code == 422
     assert response.json()["errors"][0]["code"] == "variant_nesting"
     assert not Product.objects.filter(sku__startswith="X-").exists()
+    family = api.get(f"/hub/products?variant_of_id={catalog['head'].pk}").json()["items"]
+    assert [item["sku"] for item in family] == ["CAT-5L-ABU", "CAT-5L-HIJAU", "CAT-5L-PTH"]
+    response = api.patch(f"/hub/products/{catalog['white'].pk}", {
+        "version": catalog["white"].version, "variant_of_id": None, "attributes": {}})
+    assert response.status_code == 200
+    assert response.json()["variant_of_id"] is None and response.json()["attributes"] == {}
+    assert not ProductAttribute.objects.filter(product=catalog["white"]).exists()
 
 
 # --- Customer groups and pricing -----------------------------------------------------------

@@ -124,6 +124,8 @@ class ProductFilters(PageParams):
                           description="Prefix of the SKU or name (case-insensitive)")
     category_id: int | None = Field(None, ge=1, le=MAX_INT)
     active: bool | None = None
+    variant_of_id: int | None = Field(None, ge=1, le=MAX_INT,
+                                      description="Only the variants of this family head")
 
 
 class PriceListOut(Schema):
@@ -371,6 +373,8 @@ def product_list(request, filters: Query[ProductFilters]):
         supplier=membership.organization, search=filters.q or "",
         category_id=filters.category_id, is_active=filters.active,
     )
+    if filters.variant_of_id is not None:
+        products = products.filter(variant_of_id=filters.variant_of_id)
     return paginate(products, cursor=filters.cursor, limit=filters.limit, order=("sku", "id"))
 
 
