@@ -19,8 +19,6 @@ from jalin.tenancy.roles import Role
 from tests.conftest import make_user
 from tests.test_hub_returns import rma  # noqa: F401 - the shared fixture
 
-pytest.importorskip("jalin.hub.invoicing")
-
 
 def request(rma, lines, order=None):  # noqa: F811
     return returns.return_request_create(order=order or rma.order,
@@ -153,3 +151,4 @@ def test_only_finance_credits_and_the_api_and_page_show_the_note(rma, org):  # n
     client.force_login(rma.buyer_user)
     page = client.get(reverse("hub:return_detail", args=[item.pk])).content.decode()
     assert "Credited" in page and "11,100" in page
+    assert reverse("hub:invoice_detail", args=[data["credit_note_id"]]) in page
