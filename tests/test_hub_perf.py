@@ -7,7 +7,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
@@ -68,3 +68,36 @@ def test_the_catalog_page_costs_the_same_queries_for_3_or_50_rows(hub):
         assert response.content.decode().count('class="price"') == rows
         counts[rows] = len(queries)
     assert counts[3] == counts[50]
+
+
+
+
+@pytest.mark.postgres
+def test_open_order_amounts_index_serves_the_credit_check(hub):
+    """On PostgreSQL the credit check's read of a relationship's open orders can use the
+    partial covering index (hub.0006): its predicate covers the ORM's status list. (With the
+    other indexes on relationship_id dropped inside this test's transaction and table scans
+    switched off, the planner picks it; a predicate it could not prove would leave only the
+    disabled sequential scan.)"""
+    if connection.vendor != "postgresql":
+        pytest.skip("a PostgreSQL index")
+    from jalin.hub import orders
+    from jalin.hub.models import Order
+
+    relationship = TradingRelationship.objects.get(pk=hub["buyers"][0]["relationship_id"])
+    queryset = (Order.objects.filter(relationship=relationship,
+                                     status__in=orders._CREDIT_COUNTED)
+                .order_by().values("total_gross", "invoiced_gross"))
+    sql, params = queryset.query.sql_with_params()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'hub_order' AND "
+                       "indexdef LIKE '%%(relationship_id%%' AND indexname <> "
+                       "'hub_order_rel_open_amounts'")
+        for (name,) in cursor.fetchall():
+            cursor.execute(f'DROP INDEX "{name}"')
+        for path in ("seqscan", "bitmapscan"):
+            cursor.execute(f"SET LOCAL enable_{path} = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        transaction.set_rollback(True)
+    assert "using hub_order_rel_open_amounts" in plan, plan
