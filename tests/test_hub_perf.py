@@ -75,7 +75,7 @@ def test_the_catalog_page_costs_the_same_queries_for_3_or_50_rows(hub):
 @pytest.mark.postgres
 def test_open_order_amounts_index_serves_the_credit_check(hub):
     """On PostgreSQL the credit check's read of a relationship's open orders can use the
-    partial covering index (hub.0006): its predicate covers the ORM's status list. (With the
+    partial covering index (hub.0007): its predicate covers the ORM's status list. (With the
     other indexes on relationship_id dropped inside this test's transaction and table scans
     switched off, the planner picks it; a predicate it could not prove would leave only the
     disabled sequential scan.)"""

@@ -26,5 +26,5 @@ def backwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("hub", "0005_returns")]
+    dependencies = [("hub", "0006_catalog_variants_images_groups_imports")]
     operations = [migrations.RunPython(forwards, backwards)]
