@@ -80,7 +80,7 @@ def test_the_catalog_page_costs_the_same_queries_for_3_15_or_50_rows(hub):
 @pytest.mark.postgres
 def test_open_order_amounts_index_serves_the_credit_check(hub):
     """On PostgreSQL the credit check's read of a relationship's open orders can use the
-    partial covering index (hub.0007): its predicate covers the ORM's status list. (With the
+    partial covering index (hub.0008): its predicate covers the ORM's status list. (With the
     other indexes on relationship_id dropped inside this test's transaction and table scans
     switched off, the planner picks it; a predicate it could not prove would leave only the
     disabled sequential scan.)"""
@@ -111,7 +111,7 @@ def test_open_order_amounts_index_serves_the_credit_check(hub):
 @pytest.mark.postgres
 def test_shop_text_search_has_an_index_on_both_sides(hub):
     """Both sides of the shop's text search ("SKU starts with" OR "name contains") have an
-    index on PostgreSQL (hub.0007 and hub.0006), in the form Django's lookups produce
+    index on PostgreSQL (hub.0008 and hub.0006), in the form Django's lookups produce
     (UPPER(col::text)), so at catalog size the OR is a BitmapOr of two index scans rather
     than a read of the whole catalog (docs/performance.md, Hub); and a search that matches
     nothing shows nothing."""

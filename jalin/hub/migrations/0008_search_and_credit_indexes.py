@@ -39,5 +39,5 @@ def backwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("hub", "0006_catalog_variants_images_groups_imports")]
+    dependencies = [("hub", "0007_invoicing_mode_invoiced_quantities")]
     operations = [migrations.RunPython(forwards, backwards)]
