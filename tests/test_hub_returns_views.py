@@ -148,3 +148,24 @@ def test_no_return_offer_before_delivery(rma, status):  # noqa: F811
     assert order.status == status and "Request a return" not in page
     form = buyer.get(reverse("hub:return_create", args=[order.pk])).content.decode()
     assert "Only delivered orders can be returned." in form
+
+
+def test_supplier_sets_the_return_window_on_the_settings_page_and_api(rma):  # noqa: F811
+    from jalin.api.testing import ApiClient, bearer_token_for
+    from jalin.hub.models import SupplierSettings
+
+    owner = client_for(rma.owner)
+    url = reverse("hub:ordering_settings")
+    assert 'name="return_window_days"' in owner.get(url).content.decode()
+    assert 'value="30"' in owner.get(url).content.decode()
+    response = owner.post(url, {"part": "supplier", "return_window_days": "14"})
+    assert response.status_code == 302
+    assert SupplierSettings.objects.get(supplier=rma.supplier).return_window_days == 14
+    bad = owner.post(url, {"part": "supplier", "return_window_days": "400"})
+    assert bad.status_code == 400 and "0 to 365 days" in bad.content.decode()
+    assert returns.return_window_days(rma.supplier.pk) == 14
+    api = ApiClient(token=bearer_token_for(rma.supplier_membership))
+    assert api.get("/hub/settings/selling").json()["return_window_days"] == 14
+    assert api.patch("/hub/settings/selling", {"return_window_days": 0}).status_code == 200
+    assert api.patch("/hub/settings/selling", {"return_window_days": -1}).status_code == 422
+    assert returns.return_window_days(rma.supplier.pk) == 0

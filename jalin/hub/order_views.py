@@ -412,7 +412,9 @@ def ordering_settings(request):
                     supplier=organization, actor=request.user,
                     prices_include_tax=request.POST.get("prices_include_tax") == "on",
                     show_stock_quantity=request.POST.get("show_stock_quantity") == "on",
-                    rates=rates, invoicing=request.POST.get("invoicing") or None)
+                    rates=rates, invoicing=request.POST.get("invoicing") or None,
+                    return_window_days=_int(request.POST.get("return_window_days"), -1)
+                    if (request.POST.get("return_window_days") or "").strip() else None)
             elif request.POST.get("part") == "buyer" and organization.is_buyer:
                 threshold = _decimal(request.POST.get("approval_threshold"))
                 if threshold == "invalid":
@@ -430,6 +432,8 @@ def ordering_settings(request):
     rates = tax.rates_for(organization) if organization.is_supplier else {}
     return render(request, "hub/ordering_settings.html", {
         "supplier_settings": supplier_settings,
+        "return_window_days": supplier_settings.return_window_days if supplier_settings
+        else returns.DEFAULT_WINDOW_DAYS,
         "rates": [(value, label, rates.get(value)) for value, label in TaxClass.choices],
         "buyer_settings": BuyerSettings.objects.filter(buyer=organization).first()
         if organization.is_buyer else None,

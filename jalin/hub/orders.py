@@ -738,14 +738,20 @@ def buyer_settings_update(*, buyer, actor, approval_threshold, currency=None):
 
 
 def supplier_settings_update(*, supplier, actor, prices_include_tax, show_stock_quantity,
-                             rates=None, invoicing=None):
-    """A supplier's selling settings, its tax rates ({tax class: percent}) and when it
-    issues invoices (`invoicing`: per_shipment / per_order; None leaves it)."""
+                             rates=None, invoicing=None, return_window_days=None):
+    """A supplier's selling settings, its tax rates ({tax class: percent}), when it
+    issues invoices (`invoicing`: per_shipment / per_order; None leaves it) and how many days
+    after delivery it takes returns (`return_window_days`, 0-365; None leaves it)."""
     from .models import InvoicingMode, TaxClass, TaxRule
 
     if invoicing is not None and invoicing not in InvoicingMode.values:
         raise HubError(_("Choose when invoices are issued."), code="invalid",
                        field="invoicing")
+    if return_window_days is not None and (
+            not isinstance(return_window_days, int) or isinstance(return_window_days, bool)
+            or not 0 <= return_window_days <= 365):
+        raise HubError(_("The return window is 0 to 365 days."), code="invalid",
+                       field="return_window_days")
     with transaction.atomic():
         settings, _created = SupplierSettings.objects.select_for_update().get_or_create(
             supplier=supplier)
@@ -753,6 +759,8 @@ def supplier_settings_update(*, supplier, actor, prices_include_tax, show_stock_
         settings.show_stock_quantity = bool(show_stock_quantity)
         if invoicing is not None:
             settings.invoicing = invoicing
+        if return_window_days is not None:
+            settings.return_window_days = return_window_days
         settings.version += 1
         settings.save()
         for tax_class, rate in (rates or {}).items():
@@ -766,6 +774,7 @@ def supplier_settings_update(*, supplier, actor, prices_include_tax, show_stock_
         after = {"prices_include_tax": settings.prices_include_tax,
                  "show_stock_quantity": settings.show_stock_quantity,
                  "invoicing": settings.invoicing,
+                 "return_window_days": settings.return_window_days,
                  "rates": {k: str(v) for k, v in (rates or {}).items()}}
         audit_record(actor=actor, organization=supplier, action="hub.supplier_settings.updated",
                      obj=settings, after=after)

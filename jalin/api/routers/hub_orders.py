@@ -469,6 +469,8 @@ class SellingOut(Schema):
     invoicing: InvoicingMode = Field(description="per_shipment: an invoice with every "
                                      "shipment; per_order: one invoice when the order is "
                                      "confirmed")
+    return_window_days: int = Field(description="Days after delivery a buyer may request a "
+                                    "return (0: no returns)")
     tax_rates: TaxRatesIO
 
 
@@ -476,6 +478,7 @@ class SellingIn(Input):
     prices_include_tax: bool | None = None
     show_stock_quantity: bool | None = None
     invoicing: InvoicingMode | None = None
+    return_window_days: int | None = Field(None, ge=0, le=365)
     tax_rates: TaxRatesIO | None = Field(None, description="Percent per tax class; "
                                          "effective rate on the net price (PPN: 11)")
 
@@ -498,6 +501,7 @@ def _selling(supplier):
     return {"prices_include_tax": bool(settings and settings.prices_include_tax),
             "show_stock_quantity": bool(settings and settings.show_stock_quantity),
             "invoicing": settings.invoicing if settings else InvoicingMode.PER_SHIPMENT,
+            "return_window_days": settings.return_window_days if settings else 30,
             "tax_rates": tax.rates_for(supplier)}
 
 
@@ -521,7 +525,8 @@ def selling_settings_patch(request, payload: SellingIn):
     flags = {name: current[name] if data.get(name) is None else data[name]
              for name in ("prices_include_tax", "show_stock_quantity")}
     orders.supplier_settings_update(supplier=organization, actor=request.user, rates=rates,
-                                    invoicing=data.get("invoicing"), **flags)
+                                    invoicing=data.get("invoicing"),
+                                    return_window_days=data.get("return_window_days"), **flags)
     return _selling(organization)
 
 
