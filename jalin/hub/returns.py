@@ -37,7 +37,7 @@ from jalin.core.events import emit_event
 from jalin.tenancy.roles import FINANCE_EDIT, ORDERS_FULFIL, ORDERS_PLACE, has_perm
 from jalin.tenancy.services import StaleVersion
 
-from . import numbering, stock
+from . import invoicing, numbering, stock
 from .models import (
     Invoice,
     InvoiceKind,
@@ -157,19 +157,11 @@ def can_request_return(order, membership):
             and order.status in RETURNABLE_ORDER_STATUSES)
 
 
-def crediting_available():
-    """Whether `jalin.hub.invoicing` (credit notes) is installed."""
-    import importlib.util
-
-    return importlib.util.find_spec("jalin.hub.invoicing") is not None
-
-
 def actions_for(return_request, membership):
     side = side_of(return_request, membership.organization if membership else None)
     return [name for name, action in ACTIONS.items()
             if action.side == side and return_request.status in action.sources
-            and has_perm(membership, action.perm)
-            and (name != "credit" or crediting_available())]
+            and has_perm(membership, action.perm)]
 
 
 def action_label(name):
@@ -449,10 +441,8 @@ def credit_plan(return_request):
     invoiced need no credit and are left out."""
     remaining = {line.order_line_id: line.received_quantity
                  for line in return_request.lines.all() if line.received_quantity}
-    if not remaining or not crediting_available():
+    if not remaining:
         return {}
-    from .invoicing import creditable
-
     invoices = (Invoice.objects.filter(kind=InvoiceKind.INVOICE,
                                        supplier_id=return_request.supplier_id,
                                        buyer_id=return_request.buyer_id,
@@ -460,7 +450,7 @@ def credit_plan(return_request):
                 .distinct().order_by("id"))
     plan = {}
     for invoice in invoices:
-        left = creditable(invoice)
+        left = invoicing.creditable(invoice)
         for line in invoice.lines.filter(order_line_id__in=list(remaining)).order_by("id"):
             quantity = min(left[line.pk].quantity, remaining[line.order_line_id])
             if quantity > 0:
@@ -488,9 +478,4 @@ def _credit(locked, *, actor, note):
 
 def issue_credit_note(*, invoice, lines, reason, actor):
     """Issue one credit note for `lines` ([(invoice line id, quantity)]) of `invoice`."""
-    if not crediting_available():
-        raise HubError(_("Credit notes cannot be issued yet."), code="not_available",
-                       field="action")
-    from .invoicing import credit_note_issue
-
-    return credit_note_issue(invoice=invoice, lines=lines, reason=reason, actor=actor)
+    return invoicing.credit_note_issue(invoice=invoice, lines=lines, reason=reason, actor=actor)
