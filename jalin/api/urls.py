@@ -29,6 +29,7 @@ from .routers import (
     hub,
     hub_catalog,
     hub_invoices,
+    hub_ordering,
     hub_orders,
     hub_returns,
     me,
@@ -119,6 +120,7 @@ api.add_router("", hub_catalog.router)
 api.add_router("", hub_orders.router)
 api.add_router("", hub_invoices.router)
 api.add_router("", hub_returns.router)
+api.add_router("", hub_ordering.router)
 # Imports and search first: their /crm/contacts/merge, /crm/accounts/merge and
 # /crm/{accounts,contacts}/bulk must win over the /crm/contacts/{contact_id} and
 # /crm/accounts/{account_id} patterns of the CRM router.

@@ -21,7 +21,16 @@ from jalin.tenancy.access import for_org, get_for_org_or_404
 from jalin.tenancy.decorators import org_required
 from jalin.tenancy.roles import CATALOG_EDIT, CATALOG_VIEW, ORDERS_PLACE, has_perm
 
-from . import catalog_csv, catalog_search, images, order_selectors, selectors, services, uploads
+from . import (
+    catalog_csv,
+    catalog_search,
+    images,
+    order_selectors,
+    saved_lists,
+    selectors,
+    services,
+    uploads,
+)
 from .forms import CatalogImportForm, CustomerGroupForm, ImageUploadForm, ProductFilterForm
 from .models import (
     CatalogImportJob,
@@ -228,7 +237,17 @@ def shop_catalog(request, supplier_id):
                        relationship=relationship)],
         "is_filtered": filters.is_filtered,
         "can_order": has_perm(request.membership, ORDERS_PLACE),
+        "my_lists": _my_lists(request, relationship),
     })
+
+
+def _my_lists(request, relationship):
+    """The person's own saved lists with this supplier, for "Add to list" (one query)."""
+    if not has_perm(request.membership, ORDERS_PLACE):
+        return []
+    return list(saved_lists.lists_for(membership=request.membership,
+                                      supplier_id=relationship.supplier_id)
+                .filter(owner=request.user).order_by("name", "id")[:50])
 
 
 @org_required(CATALOG_VIEW)

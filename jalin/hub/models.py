@@ -487,6 +487,63 @@ class CartLine(models.Model):
         return f"{self.product_id} × {self.quantity}"
 
 
+# --- Saved lists ---------------------------------------------------------------------------
+
+
+class SavedList(models.Model):
+    """A buyer's named list of products of one supplier with default quantities ("favourites",
+    requisition list): private to its owner, or shared with the buyer organization. Never
+    visible to the supplier."""
+
+    buyer = models.ForeignKey(Organization, on_delete=models.CASCADE,
+                              related_name="hub_saved_lists")
+    supplier = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                              related_name="hub_saved_lists")
+    name = models.CharField(_("name"), max_length=120)
+    shared = models.BooleanField(_("shared with my organization"), default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    version = models.PositiveIntegerField(default=1)
+
+    tenant_owner = "buyer"
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("saved list")
+        constraints = [
+            models.UniqueConstraint(fields=["buyer", "supplier", "owner", "name"],
+                                    name="hub_saved_list_name"),
+        ]
+        indexes = [
+            models.Index(fields=["buyer", "owner", "id"], name="hub_saved_list_owner"),
+            models.Index(fields=["buyer", "shared", "id"], name="hub_saved_list_shared"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class SavedListLine(models.Model):
+    saved_list = models.ForeignKey(SavedList, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    quantity = models.PositiveIntegerField(_("quantity"))
+    created_at = models.DateTimeField(default=timezone.now)
+
+    tenant_owner = "saved_list__buyer"
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["saved_list", "product"],
+                                    name="hub_saved_list_product"),
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="hub_saved_list_qty"),
+        ]
+
+    def __str__(self):
+        return f"{self.product_id} × {self.quantity}"
+
+
 # --- Orders --------------------------------------------------------------------------------
 
 

@@ -23,7 +23,6 @@ Every status change goes through `order_transition` / the transition table, is r
 `OrderStatusChange` and emitted as `hub.order.<status>`.
 """
 
-import re
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -39,7 +38,7 @@ from jalin.core.events import emit_event
 from jalin.tenancy.roles import FINANCE_EDIT, ORDERS_APPROVE, ORDERS_FULFIL, ORDERS_PLACE, has_perm
 from jalin.tenancy.services import StaleVersion
 
-from . import selectors, stock, tax
+from . import selectors, sku_lines, stock, tax
 from .models import (
     BuyerSettings,
     Cart,
@@ -121,11 +120,47 @@ def cart_set_line(*, relationship, user, product_id, quantity, add=False):
     return cart
 
 
+def cart_add_lines(*, relationship, user, quantities):
+    """Add {product_id: quantity} to the user's cart for this supplier in one transaction:
+    all or nothing. Products must be entitled and active (else `not_found`, nothing added);
+    the cart may not end up with more than MAX_LINES products (one order's limit) or a line
+    above MAX_QUANTITY. Returns the cart."""
+    if not relationship.is_active:
+        raise HubError(_("You cannot order from this supplier."), code="not_trading")
+    for quantity in quantities.values():
+        _check_quantity(quantity)
+    quantities = {pid: qty for pid, qty in quantities.items() if qty}
+    products = _orderable(relationship, quantities)
+    missing = [pid for pid in quantities if pid not in products]
+    if missing:
+        raise HubError(_("No such product."), code="not_found", field="product_id")
+    with transaction.atomic():
+        cart = cart_for(relationship=relationship, user=user, create=True)
+        Cart.objects.select_for_update().filter(pk=cart.pk).first()
+        existing = {line.product_id: line for line in CartLine.objects.filter(cart=cart)}
+        if len(set(existing) | set(quantities)) > MAX_LINES:
+            raise HubError(_("A cart (one order) has at most %(max)s products.") % {
+                "max": MAX_LINES}, code="too_many_lines", field="lines")
+        new_lines, changed = [], []
+        for product_id, quantity in quantities.items():
+            line = existing.get(product_id)
+            total = quantity + (line.quantity if line else 0)
+            _check_quantity(total)
+            if line:
+                line.quantity = total
+                changed.append(line)
+            else:
+                new_lines.append(CartLine(cart=cart, product=products[product_id],
+                                          quantity=total))
+        CartLine.objects.bulk_create(new_lines)
+        CartLine.objects.bulk_update(changed, ["quantity"])
+        cart.updated_at = timezone.now()
+        cart.save(update_fields=["updated_at"])
+    return cart
+
+
 def cart_clear(*, cart):
     CartLine.objects.filter(cart=cart).delete()
-
-
-QUICK_LINE = re.compile(r"^\s*([^,;\t]+?)\s*[,;\t]\s*(\d{1,7})\s*$")
 
 
 @dataclass
@@ -135,36 +170,13 @@ class QuickOrderResult:
 
 
 def parse_sku_lines(*, relationship, text, max_lines=MAX_LINES):
-    """"SKU, quantity" lines → ([(product, quantity)], [(line number, text, message)])."""
-    result = QuickOrderResult()
-    good = []
-    parsed = []
-    for number, raw in enumerate((text or "").splitlines()[: max_lines + 1], start=1):
-        if not raw.strip():
-            continue
-        if number > max_lines:
-            result.errors.append((number, raw[:80], _("Too many lines.")))
-            break
-        match = QUICK_LINE.match(raw)
-        if not match:
-            result.errors.append((number, raw[:80], _("Write “SKU, quantity”.")))
-            continue
-        parsed.append((number, raw[:80], match.group(1), int(match.group(2))))
-    skus = {sku for _n, _r, sku, _q in parsed}
-    products = {p.sku: p for p in selectors.entitled_products(relationship=relationship)
-                .filter(sku__in=skus)}
-    for number, raw, sku, quantity in parsed:
-        product = products.get(sku)
-        if product is None:
-            result.errors.append((number, raw, _("Unknown SKU %(sku)s.") % {"sku": sku}))
-        elif quantity < 1:
-            result.errors.append((number, raw, _("The quantity must be at least 1.")))
-        elif quantity < product.min_order_quantity:
-            result.errors.append((number, raw, _("The minimum order is %(moq)s.") % {
-                "moq": product.min_order_quantity}))
-        else:
-            good.append((number, raw, product, quantity))
-    return good, result.errors
+    """"SKU, quantity" lines → ([(line number, text, product, quantity)],
+    [(line number, text, message)]), checked by `sku_lines.check_rows` (the validator that
+    file uploads share)."""
+    rows, problems = sku_lines.rows_from_text(text, max_lines=max_lines)
+    checked = sku_lines.check_rows(relationship=relationship, rows=rows, problems=problems)
+    good = [(line.number, line.content, line.product, line.quantity) for line in checked.good]
+    return good, [problem.as_tuple() for problem in checked.problems]
 
 
 def quick_order(*, relationship, user, text, max_lines=MAX_LINES):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import catalog_views, invoice_views, order_views, return_views, views
+from . import catalog_views, invoice_views, order_views, ordering_views, return_views, views
 
 app_name = "hub"
 urlpatterns = [
@@ -54,7 +54,24 @@ urlpatterns = [
     path("shop/<int:supplier_id>/cart/", order_views.cart_add, name="cart_add"),
     path("shop/<int:supplier_id>/quick-order/", order_views.quick_order, name="quick_order"),
     path("shop/<int:supplier_id>/checkout/", order_views.cart_checkout, name="cart_checkout"),
+    path("shop/<int:supplier_id>/upload/", ordering_views.cart_upload, name="cart_upload"),
+    path("shop/<int:supplier_id>/upload/apply/", ordering_views.cart_upload_apply,
+         name="cart_upload_apply"),
+    path("shop/<int:supplier_id>/upload/report.csv", ordering_views.cart_upload_report,
+         name="cart_upload_report"),
+    path("shop/<int:supplier_id>/save-cart/", ordering_views.cart_save_as_list,
+         name="cart_save_as_list"),
+    path("shop/<int:supplier_id>/add-to-list/", ordering_views.shop_add_to_list,
+         name="shop_add_to_list"),
     path("cart/", order_views.cart, name="cart"),
+    # Saved lists (buyer)
+    path("lists/", ordering_views.saved_lists_page, name="saved_lists"),
+    path("lists/<int:pk>/", ordering_views.saved_list_detail, name="saved_list_detail"),
+    path("lists/<int:pk>/edit/", ordering_views.saved_list_edit, name="saved_list_edit"),
+    path("lists/<int:pk>/delete/", ordering_views.saved_list_delete, name="saved_list_delete"),
+    path("lists/<int:pk>/lines/", ordering_views.saved_list_line, name="saved_list_line"),
+    path("lists/<int:pk>/add-to-cart/", ordering_views.saved_list_add_to_cart,
+         name="saved_list_add_to_cart"),
     path("cart/checkout/", order_views.cart_checkout_all, name="cart_checkout_all"),
     # Orders (both sides)
     path("orders/", order_views.order_list, name="orders"),
