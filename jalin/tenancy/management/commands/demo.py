@@ -40,11 +40,13 @@ from jalin.hub.models import (
     PriceList,
     PriceListItem,
     Product,
+    SavedList,
     StockLevel,
     TradingRelationship,
     Warehouse,
 )
 from jalin.hub.orders import order_place, order_transition, ship
+from jalin.hub.saved_lists import list_create
 from jalin.hub.selectors import entitled_products
 from jalin.hub.services import (
     category_create,
@@ -309,6 +311,8 @@ DEMO_GROUPS = (("sinar-distribusi", "Pelanggan grosir", "Harga grosir", Decimal(
 DEMO_WAREHOUSES = (("JKT", "Gudang Jakarta (Cakung)"), ("SBY", "Gudang Surabaya (Rungkut)"))
 # Orders above this (IDR, incl. PPN) wait for the buyer's approver.
 DEMO_APPROVAL_THRESHOLDS = (("toko-bangunan-sejahtera", Decimal("5000000")),)
+# Each demo buyer's shared saved list with each of its suppliers.
+DEMO_LIST_NAME = "Pesanan rutin bulanan"
 # Who places each buyer's sample order.
 DEMO_BUYERS = {"toko-bangunan-sejahtera": "lina", "rs-harapan": "ketut", "kopi-kita": "ayu"}
 # Customer prices: (from quantity as a multiple of the MOQ, share of the base price).
@@ -547,6 +551,9 @@ class Command(BaseCommand):
             for catalog in CATALOGS:
                 self._ensure_stock_and_orders(catalog, organizations, users, created)
             self._ensure_return(CATALOGS[0], organizations, users, created)
+            created["lists"] = 0
+            for catalog in CATALOGS:
+                self._ensure_saved_lists(catalog, organizations, users, created)
         # The CRM learns which buyers a supplier trades with from the hub's relationship
         # events (it never reads the hub's tables); deliver them now so the CRM accounts below
         # can be linked without a worker running. A rerun adds whatever a failure left out.
@@ -571,6 +578,9 @@ class Command(BaseCommand):
             f"Stock and orders: {created['orders']} sample orders and {created['returns']} "
             f"returns created; {created.get('shipments', 0)} shipped with "
             f"{created.get('invoices', 0)} invoices."
+        ))
+        self.stdout.write(self.style.SUCCESS(
+            f"Saved lists: {created['lists']} created."
         ))
         self.stdout.write(self.style.SUCCESS(
             f"CRM history: {created.get('activities', 0)} activities created."
@@ -745,6 +755,14 @@ class Command(BaseCommand):
                          delta=product.min_order_quantity * (40 if index % 5 else 6),
                          reason="Stok awal demo", actor=actor,
                          low_stock_threshold=product.min_order_quantity * 5)
+        # The first product is stocked in both warehouses, so a large order of it is split
+        # over them (see the supplier's order page).
+        spread = Product.objects.filter(supplier=supplier).order_by("sku").first()
+        if spread is not None and not StockLevel.objects.filter(
+                warehouse=warehouses[1], product=spread).exists():
+            stock_adjust(warehouse=warehouses[1], product=spread,
+                         delta=spread.min_order_quantity * 4, reason="Stok awal demo",
+                         actor=actor, low_stock_threshold=spread.min_order_quantity * 2)
         for slug, threshold in DEMO_APPROVAL_THRESHOLDS:
             buyer = organizations[slug]
             if not BuyerSettings.objects.filter(buyer=buyer).exists():
@@ -779,6 +797,22 @@ class Command(BaseCommand):
             created["shipments"] = created.get("shipments", 0) + 1
             if getattr(shipment, "invoice", None) is not None:
                 created["invoices"] = created.get("invoices", 0) + 1
+
+    def _ensure_saved_lists(self, spec, organizations, users, created):
+        """One shared saved list per buyer of this supplier: three entitled products at their
+        minimum order quantity, owned by the buyer's demo person; only if missing."""
+        supplier = organizations[spec.supplier]
+        for buyer_slug, *_terms in spec.relationships:
+            buyer, user = organizations[buyer_slug], users[DEMO_BUYERS[buyer_slug]]
+            if SavedList.objects.filter(buyer=buyer, supplier=supplier, owner=user,
+                                        name=DEMO_LIST_NAME).exists():
+                continue
+            relationship = TradingRelationship.objects.get(supplier=supplier, buyer=buyer)
+            products = list(entitled_products(relationship=relationship).order_by("-sku")[:3])
+            list_create(relationship=relationship, user=user, name=DEMO_LIST_NAME,
+                        shared=True,
+                        quantities={p.pk: p.min_order_quantity for p in products})
+            created["lists"] += 1
 
     @staticmethod
     def _ensure_return(spec, organizations, users, created):
