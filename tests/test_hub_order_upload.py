@@ -267,3 +267,18 @@ def test_api_upload_refusals_and_idempotency(world):
     assert first.status_code == second.status_code == 200
     assert second.headers.get("Idempotent-Replayed") == "true"
     assert cart(world) == {"PAP-1": 2}  # the retry added nothing
+
+
+def test_checking_rows_costs_the_same_queries_for_3_or_300_rows(world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    counts = []
+    for count in (3, 300):
+        rows = [sku_lines.Row(i + 1, "", sku, 10) for i, sku in
+                enumerate(["PAP-1", "PEN-1", "HID-1", "NOPE"] * (count // 3))][:count]
+        with CaptureQueriesContext(connection) as ctx:
+            checked = sku_lines.check_rows(relationship=world.relationship, rows=rows)
+        assert checked.problems  # HID-1 / NOPE
+        counts.append(len(ctx))
+    assert counts[0] == counts[1], counts

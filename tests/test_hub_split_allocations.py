@@ -261,3 +261,40 @@ def test_order_detail_query_count_does_not_grow_with_lines(world, owner):
             assert api.get(f"/hub/orders/{order.pk}").status_code == 200
         counts.append((len(page), len(detail)))
     assert counts[0] == counts[1], counts
+
+
+def test_supplier_may_pick_the_warehouse_a_line_ships_from(world):
+    w1, w2, w3 = world.houses
+    put(world, w1, world.bolt, 6)
+    put(world, w2, world.bolt, 4)
+    put(world, w3, world.nut, 5)
+    order = place(world, (world.bolt.pk, 9), (world.nut.pk, 1))
+    order = orders.order_transition(order=order, action="confirm",
+                                    membership=world.supplier_membership, actor=world.owner)
+    bolt_line = order.lines.get(product=world.bolt)
+    with pytest.raises(HubError) as error:  # the line is not reserved in W3
+        orders.ship(order=order, membership=world.supplier_membership, actor=world.owner,
+                    quantities={bolt_line.pk: 1}, warehouses={bolt_line.pk: w3.pk})
+    assert error.value.code == "not_found"
+    assert parts(order)[:2] == [("W1", 6, 0), ("W2", 3, 0)]
+    # Page: ship 4 of the bolts from W2 first: W2's 3, then 1 from W1.
+    client = Client()
+    client.force_login(world.owner)
+    order.refresh_from_db()
+    html = client.get(reverse("hub:order_detail", args=[order.pk])).content.decode()
+    assert f'name="from_{bolt_line.pk}"' in html
+    response = client.post(reverse("hub:order_ship", args=[order.pk]), {
+        f"ship_{bolt_line.pk}": 4, f"from_{bolt_line.pk}": w2.pk, "version": order.version})
+    assert response.status_code == 302
+    assert parts(order)[:2] == [("W1", 6, 1), ("W2", 3, 3)]
+    assert levels(world.bolt) == {"W1": (5, 5), "W2": (1, 0)}
+    # API: the rest from W1 (named explicitly).
+    order.refresh_from_db()
+    api = ApiClient(token=bearer_token_for(world.supplier_membership))
+    response = api.post(f"/hub/orders/{order.pk}/shipments", {
+        "version": order.version,
+        "lines": [{"order_line_id": bolt_line.pk, "quantity": 5, "warehouse_id": w1.pk}]})
+    assert response.status_code == 201, response.json()
+    assert parts(order)[:2] == [("W1", 6, 6), ("W2", 3, 3)]
+    assert_allocations_cover_lines(order)
+    assert_ledger_adds_up()

@@ -332,14 +332,18 @@ def order_action(request, pk):
 @require_POST
 def order_ship(request, pk):
     order = order_selectors.order_detail(organization=request.organization, pk=pk)
-    quantities = {}
+    quantities, warehouses = {}, {}
     for line in order.lines.all():
         quantity = _int(request.POST.get(f"ship_{line.pk}"), 0)
         if quantity:
             quantities[line.pk] = quantity
+            warehouse_id = _int(request.POST.get(f"from_{line.pk}"))
+            if warehouse_id:
+                warehouses[line.pk] = warehouse_id
     try:
         orders.ship(order=order, membership=request.membership, actor=request.user,
-                    quantities=quantities, carrier=request.POST.get("carrier", ""),
+                    quantities=quantities, warehouses=warehouses,
+                    carrier=request.POST.get("carrier", ""),
                     tracking=request.POST.get("tracking", ""),
                     version=_int(request.POST.get("version"), 0))
     except StaleVersion as exc:

@@ -658,9 +658,13 @@ def order_transition(*, order, action, membership, actor, reason="", version=Non
 # --- Shipments -----------------------------------------------------------------------------
 
 
-def ship(*, order, membership, actor, quantities, carrier="", tracking="", version=None):
+def ship(*, order, membership, actor, quantities, carrier="", tracking="", version=None,
+         warehouses=None):
     """Ship `quantities` ({order line id: quantity}) of a confirmed order. Quantities above
-    what is still open are refused; the order becomes partially_shipped or shipped."""
+    what is still open are refused; the order becomes partially_shipped or shipped. Each
+    line ships from its allocations, primary warehouse first, or from `warehouses`
+    ({order line id: warehouse id}) first where the supplier picked one."""
+    warehouses = {int(k): int(v) for k, v in (warehouses or {}).items() if v}
     if side_of(order, membership.organization) != SUPPLIER or not has_perm(membership,
                                                                            ORDERS_FULFIL):
         raise HubError(_("You may not do this to this order."), code="forbidden")
@@ -701,7 +705,8 @@ def ship(*, order, membership, actor, quantities, carrier="", tracking="", versi
             line.save(update_fields=["shipped_quantity"])
             # Shipped from the line's allocations in order: the primary warehouse first.
             taken = stock.ship_from_allocations(line=line, quantity=quantity,
-                                                allocations=allocations.get(line_id, []))
+                                                allocations=allocations.get(line_id, []),
+                                                warehouse_id=warehouses.get(line_id))
             for key, count in taken.items():
                 consumed[key] = consumed.get(key, 0) + count
         stock.consume(order=locked, shipped=consumed, actor=actor,

@@ -298,9 +298,15 @@ def release(*, order, lines, actor, reason=""):
                reason=reason, order=order, actor=actor)
 
 
-def ship_from_allocations(*, line, quantity, allocations):
-    """Take `quantity` of `line` from its allocations in order (primary first), updating
-    their shipped quantities; returns {(warehouse id, product id): quantity}."""
+def ship_from_allocations(*, line, quantity, allocations, warehouse_id=None):
+    """Take `quantity` of `line` from its allocations in order (primary first) — or from
+    `warehouse_id`'s allocation first, when the supplier picked one — updating their shipped
+    quantities; returns {(warehouse id, product id): quantity}."""
+    if warehouse_id is not None:
+        if not any(a.warehouse_id == warehouse_id for a in allocations):
+            raise HubError(_("%(sku)s is not reserved in that warehouse.") % {
+                "sku": line.sku}, code="not_found", field=f"lines[{line.pk}].warehouse_id")
+        allocations = sorted(allocations, key=lambda a: a.warehouse_id != warehouse_id)
     taken, remaining = {}, quantity
     for allocation in allocations:
         if remaining <= 0:

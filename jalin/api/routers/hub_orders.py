@@ -223,6 +223,9 @@ class TransitionIn(Input):
 class ShipmentLineIn(Input):
     order_line_id: int = Field(ge=1, le=MAX_INT)
     quantity: int = Field(ge=1, le=orders.MAX_QUANTITY)
+    warehouse_id: int | None = Field(
+        None, ge=1, le=MAX_INT, description="Ship from this allocation's warehouse first "
+        "(default: the line's allocations in order, primary first)")
 
 
 class ShipmentIn(Input):
@@ -440,13 +443,16 @@ def shipment_create(request, order_id: int, payload: ShipmentIn):
     """Ship some or all open quantities of a confirmed order (supplier)."""
     membership = require(request, ORDERS_VIEW)
     order = _order(membership, order_id)
-    quantities = {}
+    quantities, warehouses = {}, {}
     for line in payload.lines:
         quantities[line.order_line_id] = quantities.get(line.order_line_id, 0) + line.quantity
+        if line.warehouse_id is not None:
+            warehouses[line.order_line_id] = line.warehouse_id
     try:
         shipment = orders.ship(order=order, membership=membership, actor=request.user,
                                quantities=quantities, carrier=payload.carrier,
-                               tracking=payload.tracking, version=payload.version)
+                               tracking=payload.tracking, version=payload.version,
+                               warehouses=warehouses)
     except HubError as error:
         _forbidden_as_403(error)
     return Status(201, shipment)
