@@ -12,7 +12,7 @@ from django.urls import reverse
 from openpyxl import Workbook
 
 from jalin.api.testing import ApiClient, bearer_token_for
-from jalin.hub import orders, sku_lines, uploads
+from jalin.hub import order_upload, orders, sku_lines
 from jalin.hub.models import CartLine
 from jalin.hub.services import HubError, category_create
 from jalin.hub.testing import link_buyer, make_price_list, make_product, set_price
@@ -54,7 +54,7 @@ def cart(world):
 
 
 def upload(world, data, name="order.csv", mode="check"):
-    return uploads.cart_upload(relationship=world.relationship, user=world.user,
+    return order_upload.cart_upload(relationship=world.relationship, user=world.user,
                                uploaded=SimpleUploadedFile(name, data), mode=mode)
 
 

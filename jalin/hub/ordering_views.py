@@ -21,7 +21,7 @@ from jalin.tenancy.decorators import org_required
 from jalin.tenancy.roles import ORDERS_PLACE
 from jalin.tenancy.services import StaleVersion
 
-from . import order_upload, saved_lists, selectors, sku_lines
+from . import order_upload, saved_lists, selectors, sku_lines, uploads
 from .models import Product
 from .order_views import lines_added_message
 from .services import HubError
@@ -46,10 +46,16 @@ def _report_rows(result):
     return [[p.number, p.content, p.message, p.code] for p in result.report]
 
 
+def _max_upload_bytes():
+    return sku_lines.MAX_UPLOAD_BYTES
+
+
+@uploads.upload_view(_max_upload_bytes)
 @org_required(ORDERS_PLACE)
 @require_http_methods(["GET", "POST"])
 def cart_upload(request, supplier_id):
-    """Upload a CSV or .xlsx file of "SKU, quantity" lines into the cart."""
+    """Upload a CSV or .xlsx file of "SKU, quantity" lines into the cart. An oversized body
+    is stopped before it is written to disk (`uploads.upload_view`)."""
     relationship = selectors.relationship_for_buyer_or_404(buyer=request.organization,
                                                            supplier_id=supplier_id)
     context = {"supplier": relationship.supplier, "mode": order_upload.CHECK,
@@ -59,8 +65,10 @@ def cart_upload(request, supplier_id):
     if request.method == "POST":
         mode = request.POST.get("mode")
         context["mode"] = mode = mode if mode in order_upload.MODES else order_upload.CHECK
-        uploaded = request.FILES.get("file")
+        uploaded = None if uploads.too_large(request) else request.FILES.get("file")
         try:
+            if uploads.too_large(request):
+                raise HubError(sku_lines.too_large_message(), code="too_large", field="file")
             if uploaded is None:
                 raise HubError(_("Choose a file."), code="no_file", field="file")
             result = order_upload.cart_upload(relationship=relationship, user=request.user,
