@@ -318,3 +318,19 @@ def test_sample_orders_are_shipped_and_invoiced_once():
     before = (Shipment.objects.count(), Invoice.objects.count())
     load_demo()
     assert (Shipment.objects.count(), Invoice.objects.count()) == before
+
+
+def test_demo_has_a_request_for_quotation_with_a_sent_quote_once():
+    from jalin.hub.models import Quote, Rfq
+
+    load_demo()
+    rfq = Rfq.objects.get()
+    quote = Quote.objects.get()
+    assert rfq.status == "quoted" and quote.status == "sent" and quote.rfq_id == rfq.pk
+    assert quote.total_gross > 0 and quote.lines.count() == rfq.lines.count() == 2
+    output = load_demo()
+    assert (Rfq.objects.count(), Quote.objects.count()) == (1, 1)
+    assert "0 request for quotation" in output
+    buyer = rfq.requested_by.username
+    response = signed_in(buyer).get(reverse("hub:rfq_detail", args=[rfq.pk]))
+    assert response.status_code == 200

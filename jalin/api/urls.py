@@ -32,6 +32,7 @@ from .routers import (
     hub_ordering,
     hub_orders,
     hub_returns,
+    hub_rfqs,
     me,
     members,
 )
@@ -121,6 +122,7 @@ api.add_router("", hub_orders.router)
 api.add_router("", hub_invoices.router)
 api.add_router("", hub_returns.router)
 api.add_router("", hub_ordering.router)
+api.add_router("", hub_rfqs.router)
 # Imports and search first: their /crm/contacts/merge, /crm/accounts/merge and
 # /crm/{accounts,contacts}/bulk must win over the /crm/contacts/{contact_id} and
 # /crm/accounts/{account_id} patterns of the CRM router.

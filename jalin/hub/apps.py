@@ -16,3 +16,8 @@ class HubConfig(AppConfig):
         register_private_files(referenced_files)
         register_housekeeping("hub.catalog_imports_expire", catalog_imports_expire,
                               every_seconds=3600)
+
+        from .rfqs import expire_due_quotes
+
+        # Sent quotes past their validity date expire; hourly is plenty for calendar days.
+        register_housekeeping("hub.quotes_expire", expire_due_quotes, every_seconds=3600)

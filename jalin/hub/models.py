@@ -620,6 +620,9 @@ class Order(models.Model):
     # balance of its invoices, so nothing is counted twice.
     invoiced_gross = models.DecimalField(max_digits=CREDIT_MAX_DIGITS,
                                          decimal_places=CREDIT_DECIMAL_PLACES, default=0)
+    # The accepted quote this order was made from (at the quoted prices); one order per quote.
+    quote = models.OneToOneField("Quote", on_delete=models.PROTECT, null=True, blank=True,
+                                 related_name="order")
     version = models.PositiveIntegerField(default=1)
 
     tenant_parties = ("supplier", "buyer")
@@ -1369,3 +1372,237 @@ class CatalogImportJob(models.Model):
         if not self.total_rows:
             return 0
         return min(100, round(100 * self.processed_rows / self.total_rows))
+
+
+# --- Requests for quotation and quotes -------------------------------------------------------
+
+
+class RfqStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted")
+    QUOTED = "quoted", _("Quoted")
+    ACCEPTED = "accepted", _("Accepted")
+    DECLINED = "declined", _("Declined")
+    CANCELLED = "cancelled", _("Cancelled")
+    EXPIRED = "expired", _("Expired")
+
+
+class QuoteStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SENT = "sent", _("Sent")
+    ACCEPTED = "accepted", _("Accepted")
+    DECLINED = "declined", _("Declined")
+    SUPERSEDED = "superseded", _("Superseded")
+    EXPIRED = "expired", _("Expired")
+
+
+class Rfq(models.Model):
+    """A buyer's request for quotation to one supplier. A draft is the buyer's alone; it gets
+    its number (gapless per supplier, `numbering.RFQ`) when it is submitted."""
+
+    supplier = models.ForeignKey(Organization, on_delete=models.PROTECT,
+                                 related_name="hub_rfqs_received")
+    buyer = models.ForeignKey(Organization, on_delete=models.PROTECT,
+                              related_name="hub_rfqs_sent")
+    relationship = models.ForeignKey(TradingRelationship, on_delete=models.PROTECT,
+                                     related_name="rfqs")
+    number = models.PositiveIntegerField(_("number"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=RfqStatus.choices,
+                              default=RfqStatus.DRAFT)
+    title = models.CharField(_("title"), max_length=200)
+    buyer_note = models.TextField(_("note"), blank=True)
+    needed_by = models.DateField(_("needed by"), null=True, blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                     null=True, blank=True, related_name="+")
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+    version = models.PositiveIntegerField(default=1)
+
+    tenant_parties = ("supplier", "buyer")
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("request for quotation")
+        verbose_name_plural = _("requests for quotation")
+        constraints = [
+            models.UniqueConstraint(fields=["supplier", "number"],
+                                    condition=Q(number__isnull=False), name="hub_rfq_number"),
+            models.UniqueConstraint(fields=["buyer", "idempotency_key"],
+                                    condition=Q(idempotency_key__isnull=False),
+                                    name="hub_rfq_idempotency"),
+            models.CheckConstraint(condition=~Q(supplier=F("buyer")),
+                                   name="hub_rfq_two_parties"),
+            # Numbered from submission on (a draft cancelled unsent keeps no number).
+            models.CheckConstraint(condition=Q(status__in=("draft", "cancelled"))
+                                   | Q(number__isnull=False), name="hub_rfq_numbered"),
+        ]
+        indexes = [
+            models.Index(fields=["supplier", "status", "id"], name="hub_rfq_sup_status"),
+            models.Index(fields=["buyer", "status", "id"], name="hub_rfq_buyer_status"),
+        ]
+
+    def __str__(self):
+        return f"RFQ-{self.number}" if self.number else f"RFQ draft {self.pk}"
+
+    @property
+    def label(self):
+        return str(self)
+
+
+class RfqLine(models.Model):
+    """One item asked for: a product of the supplier that the buyer is entitled to, or a
+    free-text description that the supplier maps to one of its products when quoting."""
+
+    rfq = models.ForeignKey(Rfq, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveSmallIntegerField(default=1)
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, null=True, blank=True,
+                                related_name="+")
+    description = models.CharField(_("description"), max_length=200)
+    quantity = models.PositiveIntegerField(_("quantity"))
+    note = models.CharField(_("note"), max_length=500, blank=True)
+
+    tenant_parties = ("rfq__supplier", "rfq__buyer")
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="hub_rfq_line_qty"),
+            models.CheckConstraint(condition=Q(product__isnull=False) | ~Q(description=""),
+                                   name="hub_rfq_line_item"),
+        ]
+
+    def __str__(self):
+        return f"{self.description} × {self.quantity}"
+
+
+class Quote(models.Model):
+    """The supplier's answer to an RFQ: prices per line, valid until a date (inclusive, in
+    Asia/Jakarta). A newer sent quote supersedes the previous one; accepting one places an
+    order at its prices (`Order.quote`). Numbered gapless per supplier (`numbering.QUOTE`)."""
+
+    rfq = models.ForeignKey(Rfq, on_delete=models.PROTECT, related_name="quotes")
+    supplier = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    buyer = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    number = models.PositiveIntegerField(_("number"))
+    status = models.CharField(_("status"), max_length=16, choices=QuoteStatus.choices,
+                              default=QuoteStatus.DRAFT)
+    valid_until = models.DateField(_("valid until"))
+    currency = models.CharField(_("currency"), max_length=3, validators=[validate_currency])
+    prices_include_tax = models.BooleanField(default=False)
+    tax_exempt = models.BooleanField(default=False)
+    total_net = models.DecimalField(max_digits=CREDIT_MAX_DIGITS,
+                                    decimal_places=CREDIT_DECIMAL_PLACES, default=0)
+    total_tax = models.DecimalField(max_digits=CREDIT_MAX_DIGITS,
+                                    decimal_places=CREDIT_DECIMAL_PLACES, default=0)
+    total_gross = models.DecimalField(max_digits=CREDIT_MAX_DIGITS,
+                                      decimal_places=CREDIT_DECIMAL_PLACES, default=0)
+    supplier_note = models.TextField(_("note"), blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                   null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                null=True, blank=True, related_name="+")
+    sent_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                   null=True, blank=True, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+
+    tenant_parties = ("supplier", "buyer")
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("quote")
+        constraints = [
+            models.UniqueConstraint(fields=["supplier", "number"], name="hub_quote_number"),
+            # At most one draft and one live (sent) quote per RFQ.
+            models.UniqueConstraint(fields=["rfq"], condition=Q(status="draft"),
+                                    name="hub_quote_one_draft"),
+            models.UniqueConstraint(fields=["rfq"], condition=Q(status="sent"),
+                                    name="hub_quote_one_sent"),
+            models.CheckConstraint(condition=Q(total_gross__gte=0), name="hub_quote_total"),
+        ]
+        indexes = [
+            models.Index(fields=["rfq", "status"], name="hub_quote_rfq_status"),
+            models.Index(fields=["status", "valid_until"], name="hub_quote_status_valid"),
+        ]
+
+    def __str__(self):
+        return f"Q-{self.number}"
+
+    @property
+    def label(self):
+        return str(self)
+
+
+class QuoteLine(models.Model):
+    quote = models.ForeignKey(Quote, on_delete=models.CASCADE, related_name="lines")
+    rfq_line = models.ForeignKey(RfqLine, on_delete=models.PROTECT, related_name="+")
+    position = models.PositiveSmallIntegerField(default=1)
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    sku = models.CharField(_("SKU"), max_length=64)
+    name = models.CharField(_("name"), max_length=200)
+    quantity = models.PositiveIntegerField(_("quantity"))
+    unit_price = models.DecimalField(_("unit price"), max_digits=PRICE_MAX_DIGITS,
+                                     decimal_places=PRICE_DECIMAL_PLACES,
+                                     validators=[MinValueValidator(0)])
+    lead_time_days = models.PositiveSmallIntegerField(_("lead time (days)"), null=True,
+                                                      blank=True)
+    tax_rate = models.DecimalField(max_digits=7, decimal_places=4, default=0)
+    line_net = models.DecimalField(max_digits=CREDIT_MAX_DIGITS,
+                                   decimal_places=CREDIT_DECIMAL_PLACES, default=0)
+    line_tax = models.DecimalField(max_digits=CREDIT_MAX_DIGITS,
+                                   decimal_places=CREDIT_DECIMAL_PLACES, default=0)
+    line_gross = models.DecimalField(max_digits=CREDIT_MAX_DIGITS,
+                                     decimal_places=CREDIT_DECIMAL_PLACES, default=0)
+
+    tenant_parties = ("quote__supplier", "quote__buyer")
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["quote", "rfq_line"], name="hub_quote_line_once"),
+            models.UniqueConstraint(fields=["quote", "product"],
+                                    name="hub_quote_line_product"),
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="hub_quote_line_qty"),
+            models.CheckConstraint(condition=Q(unit_price__gte=0),
+                                   name="hub_quote_line_price"),
+        ]
+
+    def __str__(self):
+        return f"{self.sku} × {self.quantity} @ {self.unit_price}"
+
+
+class RfqStatusChange(models.Model):
+    """Every status change of an RFQ or of one of its quotes (then `quote` is set)."""
+
+    rfq = models.ForeignKey(Rfq, on_delete=models.CASCADE, related_name="status_changes")
+    quote = models.ForeignKey(Quote, on_delete=models.CASCADE, null=True, blank=True,
+                              related_name="status_changes")
+    from_status = models.CharField(max_length=16, blank=True)
+    to_status = models.CharField(max_length=16)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+                              blank=True, related_name="+")
+    comment = models.CharField(max_length=500, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    tenant_parties = ("rfq__supplier", "rfq__buyer")
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self):
+        return f"{self.from_status} → {self.to_status}"
+
+    @property
+    def document(self):
+        return str(self.quote) if self.quote_id else str(self.rfq)
+
+    def to_status_label(self):
+        choices = QuoteStatus if self.quote_id else RfqStatus
+        try:
+            return choices(self.to_status).label
+        except ValueError:
+            return self.to_status

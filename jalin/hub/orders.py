@@ -55,7 +55,7 @@ from .models import (
     SupplierSettings,
     TradingRelationship,
 )
-from .pricing import prices_for
+from .pricing import UnitPrice, prices_for
 from .services import HubError
 
 MAX_LINES = 200
@@ -350,10 +350,14 @@ def _next_number(supplier_id):
 
 
 def order_place(*, relationship, actor, lines, idempotency_key=None, entered_by_supplier=False,
-                buyer_reference="", note=""):
+                buyer_reference="", note="", quoted_prices=None, quote=None):
     """Place an order of `lines` ([(product_id, quantity)]) with the relationship's supplier.
     Returns the order (an existing one for a repeated idempotency key). Raises HubError
-    (nothing written) for bad lines, no price, not enough stock, or no active relationship."""
+    (nothing written) for bad lines, no price, not enough stock, or no active relationship.
+
+    `quoted_prices` ({product_id: Decimal}, from an accepted `quote`) replaces the price lists
+    for those products; everything else (entitlement, tax, stock, approval, credit) is
+    unchanged. The order is linked to `quote`."""
     wanted = _normalize_lines(lines)
     if idempotency_key is not None:
         idempotency_key = str(idempotency_key)[:255]
@@ -379,7 +383,13 @@ def order_place(*, relationship, actor, lines, idempotency_key=None, entered_by_
                                field=f"lines[{index}].product_id")
         priced = {}
         today = timezone.localdate()
-        for quantity in set(wanted.values()):
+        if quoted_prices is not None:
+            quoted_currency = quote.currency if quote is not None else rel.currency
+            priced = {pid: UnitPrice(amount=Decimal(quoted_prices[pid]),
+                                     currency=quoted_currency, price_list_id=None,
+                                     min_quantity=1, is_customer_price=True)
+                      for pid in wanted if pid in quoted_prices}
+        for quantity in (set() if quoted_prices is not None else set(wanted.values())):
             ids = [pid for pid, qty in wanted.items() if qty == quantity]
             priced.update(prices_for(relationship=rel, product_ids=ids, quantity=quantity,
                                      on_date=today))
@@ -407,7 +417,7 @@ def order_place(*, relationship, actor, lines, idempotency_key=None, entered_by_
                       placed_by=_user(actor), entered_by_supplier=entered_by_supplier,
                       status=S.SUBMITTED, currency=currency, prices_include_tax=inclusive,
                       tax_exempt=rel.tax_exempt, buyer_reference=(buyer_reference or "")[:80],
-                      note=(note or "")[:5000], idempotency_key=idempotency_key,
+                      note=(note or "")[:5000], idempotency_key=idempotency_key, quote=quote,
                       created_at=now, submitted_at=now, updated_at=now, stock_reserved=True)
         order_lines = []
         for position, (product_id, quantity) in enumerate(wanted.items(), start=1):

@@ -1,6 +1,14 @@
 from django.urls import path
 
-from . import catalog_views, invoice_views, order_views, ordering_views, return_views, views
+from . import (
+    catalog_views,
+    invoice_views,
+    order_views,
+    ordering_views,
+    return_views,
+    rfq_views,
+    views,
+)
 
 app_name = "hub"
 urlpatterns = [
@@ -101,4 +109,16 @@ urlpatterns = [
          name="statement_csv"),
     path("statements/<int:counterparty_id>/statement.pdf", invoice_views.statement_pdf,
          name="statement_pdf"),
+    # Requests for quotation and quotes (both sides)
+    path("shop/<int:supplier_id>/rfq/", rfq_views.rfq_new, name="rfq_new"),
+    path("rfqs/", rfq_views.rfq_list, name="rfqs"),
+    path("rfqs/export.csv", rfq_views.rfq_export, name="rfq_export"),
+    path("rfqs/<int:pk>/", rfq_views.rfq_detail, name="rfq_detail"),
+    path("rfqs/<int:pk>/submit/", rfq_views.rfq_submit, name="rfq_submit"),
+    path("rfqs/<int:pk>/cancel/", rfq_views.rfq_cancel, name="rfq_cancel"),
+    path("rfqs/<int:pk>/decline/", rfq_views.rfq_decline, name="rfq_decline"),
+    path("rfqs/<int:pk>/quote/", rfq_views.quote_edit, name="quote_edit"),
+    path("quotes/<int:pk>/send/", rfq_views.quote_send, name="quote_send"),
+    path("quotes/<int:pk>/accept/", rfq_views.quote_accept, name="quote_accept"),
+    path("quotes/<int:pk>/decline/", rfq_views.quote_decline, name="quote_decline"),
 ]

@@ -8,9 +8,10 @@ to check that the account/contact still exists; it never imports the hub or any 
   contact's current account when the payload has none), so an account's timeline is one
   indexed range scan: its own lines and its contacts' lines.
 - Hub and service events (`hub.relationship.*`, `hub.order.*`, `hub.invoice.*`,
-  `hub.credit_note.*`, `hub.payment.*`, `hub.return.*`, `service.case.*`) name the buyer
-  (`buyer_id`); the event's organization is the supplier. They land on the supplier's
-  account linked to that buyer on the hub (the oldest one when several are linked).
+  `hub.credit_note.*`, `hub.payment.*`, `hub.return.*`, RFQ and quote steps,
+  `service.case.*`) name the buyer (`buyer_id`); the event's organization is the supplier.
+  They land on the supplier's account linked to that buyer on the hub (the oldest one when
+  several are linked).
 - Idempotent: one line per (organization, event id), written with
   `bulk_create(ignore_conflicts=True)`, so a redelivered or replayed event changes nothing.
 - A record deleted meanwhile is skipped; an event about nothing the CRM knows is ignored.
@@ -38,6 +39,15 @@ CATEGORY_BY_PREFIX = (
     ("hub.credit_note.", HUB),
     ("hub.payment.", HUB),
     ("hub.return.", HUB),
+    # RFQs and quotes: the steps a salesperson cares about (an RFQ becoming quoted, accepted
+    # or expired is already told by its quote's own event).
+    ("hub.rfq.submitted", HUB),
+    ("hub.rfq.cancelled", HUB),
+    ("hub.rfq.declined", HUB),
+    ("hub.quote.sent", HUB),
+    ("hub.quote.accepted", HUB),
+    ("hub.quote.declined", HUB),
+    ("hub.quote.expired", HUB),
     ("service.case.", SERVICE),
     # The older "<module>.<noun>_<verb>" spelling (docs/events.md's example).
     ("hub.order_", HUB),

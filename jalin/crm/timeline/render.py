@@ -48,6 +48,13 @@ SENTENCES = {
     "hub.return.cancelled": _("Return RMA-%(title)s withdrawn by the buyer"),
     "hub.return.received": _("Goods of return RMA-%(title)s received"),
     "hub.return.credited": _("Return RMA-%(title)s credited"),
+    "hub.rfq.submitted": _("Request for quotation received: %(title)s"),
+    "hub.rfq.cancelled": _("Request for quotation cancelled by the customer: %(title)s"),
+    "hub.rfq.declined": _("Request for quotation closed without an order: %(title)s"),
+    "hub.quote.sent": _("Quote sent: %(title)s (%(total)s)"),
+    "hub.quote.accepted": _("Quote accepted: %(title)s (%(total)s)"),
+    "hub.quote.declined": _("Quote declined: %(title)s"),
+    "hub.quote.expired": _("Quote expired: %(title)s"),
     "service.case.opened": _("Service case opened: %(title)s"),
     "service.case.resolved": _("Service case resolved: %(title)s"),
     "service.case.closed": _("Service case closed: %(title)s"),
@@ -91,6 +98,8 @@ def sentence(entry):
         "status": str(data.get("status") or ""),
         "kind": ACTIVITY_KINDS.get(data.get("kind"), _("Activity")),
         "event_type": entry.event_type,
+        "total": " ".join(str(part) for part in (data.get("currency"), data.get("total"))
+                          if part) or "—",
     }
     template = SENTENCES.get(entry.event_type, GENERIC)
     return str(template) % values

@@ -40,12 +40,15 @@ from jalin.hub.models import (
     PriceList,
     PriceListItem,
     Product,
+    Rfq,
     SavedList,
     StockLevel,
     TradingRelationship,
     Warehouse,
 )
 from jalin.hub.orders import order_place, order_transition, ship
+from jalin.hub.pricing import prices_for
+from jalin.hub.rfqs import quote_save, rfq_create
 from jalin.hub.saved_lists import list_create
 from jalin.hub.selectors import entitled_products
 from jalin.hub.services import (
@@ -554,6 +557,7 @@ class Command(BaseCommand):
             created["lists"] = 0
             for catalog in CATALOGS:
                 self._ensure_saved_lists(catalog, organizations, users, created)
+            created["rfqs"] = self._ensure_rfq(CATALOGS[0], organizations, users)
         # The CRM learns which buyers a supplier trades with from the hub's relationship
         # events (it never reads the hub's tables); deliver them now so the CRM accounts below
         # can be linked without a worker running. A rerun adds whatever a failure left out.
@@ -581,6 +585,9 @@ class Command(BaseCommand):
         ))
         self.stdout.write(self.style.SUCCESS(
             f"Saved lists: {created['lists']} created."
+        ))
+        self.stdout.write(self.style.SUCCESS(
+            f"Quotes: {created['rfqs']} request for quotation with a sent quote created."
         ))
         self.stdout.write(self.style.SUCCESS(
             f"CRM history: {created.get('activities', 0)} activities created."
@@ -842,6 +849,40 @@ class Command(BaseCommand):
             actor=buyer_user, lines=[(order.lines.get().pk, 2, "damaged")],
             reason="Kemasan rusak saat diterima", note="Dua unit tiba dengan kemasan sobek.")
         created["returns"] += 1
+
+    @staticmethod
+    def _ensure_rfq(spec, organizations, users):
+        """One request for quotation from the supplier's first buyer, answered by a sent quote
+        5 % under the buyer's current prices, valid for two weeks; only if that buyer has no
+        RFQ with the supplier yet. Returns how many were created (0 or 1)."""
+        supplier = organizations[spec.supplier]
+        buyer_slug = spec.relationships[0][0]
+        buyer = organizations[buyer_slug]
+        if Rfq.objects.filter(supplier=supplier, buyer=buyer).exists():
+            return 0
+        relationship = TradingRelationship.objects.get(supplier=supplier, buyer=buyer)
+        products = list(entitled_products(relationship=relationship).order_by("sku")[:2])
+        rfq = rfq_create(
+            relationship=relationship, actor=users[DEMO_BUYERS[buyer_slug]],
+            title="Penawaran harga untuk pembelian kuartal depan",
+            note="Mohon harga terbaik untuk jumlah di bawah ini, termasuk ongkos kirim.",
+            needed_by=timezone.localdate() + timedelta(days=21),
+            lines=[{"product_id": p.pk, "quantity": p.min_order_quantity * 20}
+                   for p in products])
+        admin = users[spec.admin]
+        membership = Membership.objects.get(user=admin, organization=supplier)
+        lines = []
+        for line in rfq.lines.all():
+            price = prices_for(relationship=relationship, product_ids=[line.product_id],
+                               quantity=line.quantity,
+                               on_date=timezone.localdate()).get(line.product_id)
+            amount = price.amount if price else Decimal("100000")
+            lines.append({"rfq_line_id": line.pk, "lead_time_days": 7,
+                          "unit_price": (amount * Decimal("0.95")).quantize(Decimal("1"))})
+        quote_save(rfq=rfq, membership=membership, actor=admin, lines=lines,
+                   valid_until=timezone.localdate() + timedelta(days=14),
+                   note="Harga sudah termasuk pengiriman ke Jakarta.")
+        return 1
 
     @staticmethod
     def _ensure_price(price_list, product, min_quantity, amount, actor, created):
