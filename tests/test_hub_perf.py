@@ -3,6 +3,7 @@ order placement (API) and the buyer's catalog page. Data from `jalin hub_generat
 
 import json
 import uuid
+from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -13,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from jalin.hub.models import Product, StockLevel, StockMovement, TradingRelationship
+from jalin.hub.pricing import price_for
 
 pytestmark = pytest.mark.django_db
 
@@ -27,9 +29,12 @@ def hub(tmp_path):
 
 
 def place(hub, product_ids, quantity=10):
+    """Place an order through the API; `quantity` is one for all lines or a list."""
     buyer = hub["buyers"][0]
+    quantities = quantity if isinstance(quantity, list) else [quantity] * len(product_ids)
     body = {"supplier_id": hub["supplier_id"],
-            "lines": [{"product_id": pid, "quantity": quantity} for pid in product_ids]}
+            "lines": [{"product_id": pid, "quantity": qty}
+                      for pid, qty in zip(product_ids, quantities, strict=True)]}
     with CaptureQueriesContext(connection) as queries:
         response = Client().post("/api/v1/hub/orders", json.dumps(body),
                                  content_type="application/json",
@@ -47,6 +52,18 @@ def test_placing_an_order_costs_the_same_queries_for_2_or_10_lines(hub):
     ten, big = place(hub, products[3:13])
     assert len(small["lines"]) == 2 and len(big["lines"]) == 10
     assert ten == two
+    # Lines of different quantities are priced in the same one query, each at its own
+    # quantity's break (the break rows of the generated lists start at 10, 12, 50, 100).
+    quantities = [10, 12, 50, 100, 130]
+    mixed, order = place(hub, products[13:18], quantities)
+    assert mixed == two
+    relationship = TradingRelationship.objects.get(pk=hub["buyers"][0]["relationship_id"])
+    for line in order["lines"]:
+        expected = price_for(relationship=relationship,
+                             product=Product.objects.get(pk=line["product_id"]),
+                             quantity=line["quantity"], on_date=timezone.localdate())
+        assert Decimal(line["unit_price"]) == expected.amount
+    assert sorted(line["quantity"] for line in order["lines"]) == quantities
     # Stock levels still equal their ledger, one reservation movement per line.
     assert StockMovement.objects.filter(order_id=big["id"], kind="reservation").count() == 10
     for level in StockLevel.objects.filter(product_id__in=products[:13], reserved__gt=0):

@@ -389,10 +389,8 @@ def order_place(*, relationship, actor, lines, idempotency_key=None, entered_by_
                                      currency=quoted_currency, price_list_id=None,
                                      min_quantity=1, is_customer_price=True)
                       for pid in wanted if pid in quoted_prices}
-        for quantity in (set() if quoted_prices is not None else set(wanted.values())):
-            ids = [pid for pid, qty in wanted.items() if qty == quantity]
-            priced.update(prices_for(relationship=rel, product_ids=ids, quantity=quantity,
-                                     on_date=today))
+        else:  # every line at its own quantity's break, in one query
+            priced = prices_for(relationship=rel, quantities=wanted, on_date=today)
         for index, (product_id, quantity) in enumerate(wanted.items()):
             product = products[product_id]
             if product_id not in priced:

@@ -63,9 +63,17 @@ def _group_list(relationship):
     ).values("price_list_id")[:1])
 
 
-def prices_for(*, relationship, product_ids, quantity=1, on_date):
-    """{product_id: UnitPrice} for the products that have a price; one query."""
-    product_ids = list(product_ids)
+def prices_for(*, relationship, product_ids=(), quantity=1, on_date, quantities=None):
+    """{product_id: UnitPrice} for the products that have a price; one query. With
+    `quantities` ({product_id: quantity}, e.g. an order's lines) each product is priced for
+    its own quantity, still in one query; `product_ids` and `quantity` are then ignored."""
+    if quantities is not None:
+        quantities = {pid: qty for pid, qty in quantities.items() if qty >= 1}
+        product_ids = list(quantities)
+        quantity = max(quantities.values(), default=0)
+    else:
+        product_ids = list(product_ids)
+        quantities = dict.fromkeys(product_ids, quantity)
     if not product_ids or quantity < 1:
         return {}
     lists = Q(price_list__is_base=True)
@@ -101,7 +109,7 @@ def prices_for(*, relationship, product_ids, quantity=1, on_date):
     prices = {}
     for product_id in product_ids:
         for source in (CUSTOMER, GROUP, BASE):
-            row = best_break(found[source].get(product_id, ()), quantity)
+            row = best_break(found[source].get(product_id, ()), quantities[product_id])
             if row is not None:
                 prices[product_id] = UnitPrice(
                     amount=row[1], currency=row[2], price_list_id=row[3],
