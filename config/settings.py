@@ -287,6 +287,23 @@ JALIN_EVENT_MAX_ATTEMPTS = int(os.environ.get("JALIN_EVENT_MAX_ATTEMPTS", 8))
 JALIN_EVENT_BACKOFF_BASE_SECONDS = float(os.environ.get("JALIN_EVENT_BACKOFF_BASE_SECONDS", 5))
 JALIN_EVENT_BACKOFF_MAX_SECONDS = float(os.environ.get("JALIN_EVENT_BACKOFF_MAX_SECONDS", 3600))
 
+# --- Hub payments ---------------------------------------------------------------------------
+# Payment providers offered for "Pay now" (the built-in "test" provider marks invoices paid
+# without real money: never enable it in production). Webhook secrets per provider.
+JALIN_PAYMENT_PROVIDERS = env_list("JALIN_PAYMENT_PROVIDERS", "" if PRODUCTION else "test")
+JALIN_PAYMENT_TEST_SECRET = os.environ.get(
+    "JALIN_PAYMENT_TEST_SECRET", "dev-only-payment-test-secret-change-me"
+)
+JALIN_PAYMENT_WEBHOOK_TOLERANCE_SECONDS = int(
+    os.environ.get("JALIN_PAYMENT_WEBHOOK_TOLERANCE_SECONDS", 300)
+)
+JALIN_PAYMENT_WEBHOOK_MAX_BYTES = 64 * 1024
+JALIN_PAYMENT_CHECKOUT_MINUTES = int(os.environ.get("JALIN_PAYMENT_CHECKOUT_MINUTES", 60))
+# Overdue reminders: days after the due date for level 1, 2, 3 (the last one is "final").
+JALIN_INVOICE_REMINDER_DAYS = [
+    int(day) for day in env_list("JALIN_INVOICE_REMINDER_DAYS", "1,7,14")
+]
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

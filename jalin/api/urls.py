@@ -31,6 +31,7 @@ from .routers import (
     hub_invoices,
     hub_ordering,
     hub_orders,
+    hub_payments,
     hub_returns,
     hub_rfqs,
     me,
@@ -123,6 +124,7 @@ api.add_router("", hub_invoices.router)
 api.add_router("", hub_returns.router)
 api.add_router("", hub_ordering.router)
 api.add_router("", hub_rfqs.router)
+api.add_router("", hub_payments.router)
 # Imports and search first: their /crm/contacts/merge, /crm/accounts/merge and
 # /crm/{accounts,contacts}/bulk must win over the /crm/contacts/{contact_id} and
 # /crm/accounts/{account_id} patterns of the CRM router.

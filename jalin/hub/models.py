@@ -1606,3 +1606,116 @@ class RfqStatusChange(models.Model):
             return choices(self.to_status).label
         except ValueError:
             return self.to_status
+
+
+# --- Payment providers, checkouts and webhooks ------------------------------------------------
+
+
+class PaymentReversal(models.Model):
+    """Marks a manually recorded payment as a mistake: its allocations were taken back off the
+    invoices and it no longer counts as money received. One per payment."""
+
+    payment = models.OneToOneField(Payment, on_delete=models.PROTECT, related_name="reversal")
+    reason = models.CharField(_("reason"), max_length=500)
+    reversed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                    null=True, blank=True, related_name="+")
+    reversed_at = models.DateTimeField(default=timezone.now)
+    # What was allocated when it was reversed: [[invoice id, amount], ...]
+    allocations = models.JSONField(default=list, blank=True)
+
+    tenant_parties = ("payment__supplier", "payment__buyer")
+
+    def __str__(self):
+        return f"reversal of {self.payment_id}"
+
+
+class CheckoutStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+    EXPIRED = "expired", _("Expired")
+
+
+class PaymentCheckout(models.Model):
+    """A buyer's attempt to pay an invoice's balance through a payment provider. `token` is
+    the unguessable handle the provider's page and webhook refer to."""
+
+    supplier = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    buyer = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="checkouts")
+    provider = models.CharField(max_length=40)
+    token = models.CharField(max_length=64, unique=True)
+    amount = models.DecimalField(max_digits=CREDIT_MAX_DIGITS,
+                                 decimal_places=CREDIT_DECIMAL_PLACES)
+    currency = models.CharField(max_length=3, validators=[validate_currency])
+    status = models.CharField(max_length=16, choices=CheckoutStatus.choices,
+                              default=CheckoutStatus.PENDING)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                   null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, null=True, blank=True,
+                                related_name="checkouts")
+
+    tenant_parties = ("supplier", "buyer")
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="hub_checkout_amount"),
+        ]
+        indexes = [models.Index(fields=["invoice", "status"], name="hub_checkout_invoice")]
+
+    def __str__(self):
+        return f"checkout {self.pk} of {self.invoice_id}"
+
+
+class ProviderEvent(models.Model):
+    """A provider event that was processed: its id is stored once, so a replayed or duplicate
+    delivery is recognised and changes nothing."""
+
+    provider = models.CharField(max_length=40)
+    event_id = models.CharField(max_length=120)
+    kind = models.CharField(max_length=40)
+    checkout = models.ForeignKey(PaymentCheckout, on_delete=models.PROTECT,
+                                 related_name="provider_events")
+    processed_at = models.DateTimeField(default=timezone.now)
+
+    tenant_parties = ("checkout__supplier", "checkout__buyer")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "event_id"],
+                                    name="hub_provider_event_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.provider}:{self.event_id}"
+
+
+class WebhookDelivery(models.Model):
+    """Every request to a payment webhook, accepted or not, for operators: when, which
+    provider and event, what we answered and why. The body is not stored."""
+
+    provider = models.CharField(max_length=40)
+    received_at = models.DateTimeField(default=timezone.now)
+    event_id = models.CharField(max_length=120, blank=True)
+    status_code = models.PositiveSmallIntegerField()
+    outcome = models.CharField(max_length=40)
+    detail = models.CharField(max_length=300, blank=True)
+    body_bytes = models.PositiveIntegerField(default=0)
+    remote_addr = models.CharField(max_length=64, blank=True)
+    # Known only when the delivery named a real checkout.
+    supplier = models.ForeignKey(Organization, on_delete=models.SET_NULL, null=True,
+                                 blank=True, related_name="+")
+
+    tenant_owner = "supplier"
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["received_at"], name="hub_webhook_received"),
+                   models.Index(fields=["provider", "event_id"], name="hub_webhook_event")]
+
+    def __str__(self):
+        return f"{self.provider} {self.event_id or '-'} {self.status_code} {self.outcome}"

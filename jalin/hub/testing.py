@@ -60,3 +60,34 @@ def make_delivered_order(*, relationship, supplier_membership, actor, lines, pla
     order.refresh_from_db()
     return orders.order_transition(order=order, action="deliver",
                                    membership=supplier_membership, actor=actor)
+
+
+def make_invoice(relationship, total, *, currency="IDR", due_date=None, issue_date=None,
+                 kind="invoice", number=None):
+    """An issued invoice of `total` (gross) with one line, made directly (not through the
+    invoicing services) for payment tests. Numbers come from the gapless counter."""
+    import datetime
+
+    from django.db import transaction
+    from django.utils import timezone
+
+    from . import numbering
+    from .models import Invoice, InvoiceLine
+
+    total = Decimal(str(total))
+    issue_date = issue_date or timezone.localdate()
+    due_date = due_date or issue_date + datetime.timedelta(days=30)
+    if issue_date > due_date:
+        issue_date = due_date
+    with transaction.atomic():
+        invoice = Invoice(supplier_id=relationship.supplier_id, buyer_id=relationship.buyer_id,
+                          relationship=relationship, kind=kind, currency=currency,
+                          issue_date=issue_date, due_date=due_date, total_net=total,
+                          total_tax=0, total_gross=total)
+        invoice.number = number or numbering.next_number(supplier_id=relationship.supplier_id,
+                                                         sequence=kind)
+        invoice.save()
+        InvoiceLine.objects.create(invoice=invoice, sku="SVC", name="Goods", quantity=1,
+                                   unit_price=total, tax_rate=0, line_net=total, line_tax=0,
+                                   line_gross=total)
+    return invoice
