@@ -285,3 +285,30 @@ def test_reminders_are_a_registered_housekeeping_job():
     assert jobs["hub.overdue_reminders"].func is payments.send_overdue_reminders
     assert "hub.checkouts_expire" in jobs
     assert mail.outbox == []
+
+
+def test_demo_pays_one_invoice_per_supplier_once(db, settings):
+    """Until invoicing makes demo invoices the demo records no payment; with an invoice it
+    pays the oldest one, once, however often it runs."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from jalin.hub.models import TradingRelationship
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    call_command("demo", stdout=StringIO())
+    relationship = TradingRelationship.objects.order_by("id").first()
+    invoices = [Invoice.objects.filter(kind="invoice", status="open",
+                                       supplier_id=relationship.supplier_id).first()]
+    if invoices[0] is None:
+        invoices = [make_invoice(relationship, "250000",
+                                 due_date=TODAY - datetime.timedelta(days=3),
+                                 issue_date=TODAY - datetime.timedelta(days=33)),
+                    make_invoice(relationship, "90000")]
+    call_command("demo", stdout=StringIO())
+    paid = Payment.objects.filter(supplier_id=relationship.supplier_id)
+    assert paid.count() == 1
+    assert fresh(invoices[0]).status == InvoiceStatus.PAID
+    call_command("demo", stdout=StringIO())
+    assert Payment.objects.filter(supplier_id=relationship.supplier_id).count() == 1

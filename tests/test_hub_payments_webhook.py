@@ -326,3 +326,17 @@ def test_deploy_check_warns_about_the_test_provider_in_production(settings):
     settings.JALIN_PAYMENT_PROVIDERS = []
     ids = {message.id for message in run_checks(include_deployment_checks=True)}
     assert not {"jalin.W101", "jalin.W102"} & ids
+
+
+def test_delivery_log_is_purged_after_90_days(world):
+    import datetime
+
+    from django.utils import timezone
+
+    post(b"{}")
+    old = WebhookDelivery.objects.get()
+    WebhookDelivery.objects.filter(pk=old.pk).update(
+        received_at=timezone.now() - datetime.timedelta(days=91))
+    post(b"{}")
+    assert providers.webhook_deliveries_purge() == 1
+    assert WebhookDelivery.objects.count() == 1

@@ -23,9 +23,11 @@ class HubConfig(AppConfig):
         register_housekeeping("hub.quotes_expire", expire_due_quotes, every_seconds=3600)
 
         from . import checks  # noqa: F401 - registers the deploy checks
-        from .payment_providers import checkout_expire
+        from .payment_providers import checkout_expire, webhook_deliveries_purge
         from .payments import send_overdue_reminders
 
         register_housekeeping("hub.overdue_reminders", send_overdue_reminders,
                               every_seconds=3600)
         register_housekeeping("hub.checkouts_expire", checkout_expire, every_seconds=300)
+        register_housekeeping("hub.webhook_log_purge", webhook_deliveries_purge,
+                              every_seconds=24 * 3600)

@@ -282,6 +282,15 @@ def checkout_expire(*, now=None):
                                           expires_at__lt=now).update(status=CheckoutStatus.EXPIRED)
 
 
+WEBHOOK_LOG_DAYS = 90
+
+
+def webhook_deliveries_purge(*, now=None):
+    """Housekeeping: the delivery log keeps 90 days."""
+    cutoff = (now or timezone.now()) - datetime.timedelta(days=WEBHOOK_LOG_DAYS)
+    return WebhookDelivery.objects.filter(received_at__lt=cutoff).delete()[0]
+
+
 # --- The webhook ---------------------------------------------------------------------------------
 
 

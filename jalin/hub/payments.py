@@ -102,7 +102,7 @@ def _clean_currency(currency):
 
 
 def invoice_payload(invoice):
-    return {"invoice_id": invoice.pk, "number": invoice.number,
+    return {"invoice_id": invoice.pk, "number": invoice.number, "title": str(invoice),
             "supplier_id": invoice.supplier_id, "buyer_id": invoice.buyer_id,
             "total": _money(invoice.total_gross), "settled": _money(invoice.amount_settled),
             "balance": _money(invoice.balance), "currency": invoice.currency,
@@ -216,7 +216,7 @@ def _allocate(payment, plan, *, actor, now):
 
 
 def payment_payload(payment, plan=()):
-    return {"payment_id": payment.pk, "number": payment.number,
+    return {"payment_id": payment.pk, "number": payment.number, "title": str(payment),
             "supplier_id": payment.supplier_id, "buyer_id": payment.buyer_id,
             "amount": _money(payment.amount), "allocated": _money(payment.amount_allocated),
             "currency": payment.currency, "method": payment.method,

@@ -13,7 +13,7 @@ from ninja import Field, Query, Router, Schema, Status
 
 from jalin.hub import payment_providers, payment_selectors, payments
 from jalin.hub.models import Invoice, InvoiceKind, PaymentMethod
-from jalin.hub.order_selectors import supplier_relationship
+from jalin.hub.selectors import relationships_for_supplier
 from jalin.hub.services import HubError
 from jalin.tenancy.roles import FINANCE_EDIT, FINANCE_VIEW
 
@@ -147,7 +147,9 @@ def payment_create(request, payload: PaymentIn):
         raise ProblemError(428, code="idempotency_key_required",
                            detail="Send an Idempotency-Key header with every payment.")
     supplier = membership.organization
-    relationship = supplier_relationship(supplier=supplier, buyer_id=payload.buyer_id)
+    # Any status: a suspended customer still pays what it owes.
+    relationship = relationships_for_supplier(supplier=supplier).filter(
+        buyer_id=payload.buyer_id).first()
     if relationship is None:
         raise Http404("No such customer.")
     allocations = None

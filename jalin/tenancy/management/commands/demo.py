@@ -558,6 +558,9 @@ class Command(BaseCommand):
             for catalog in CATALOGS:
                 self._ensure_saved_lists(catalog, organizations, users, created)
             created["rfqs"] = self._ensure_rfq(CATALOGS[0], organizations, users)
+            created["payments"] = 0
+            for catalog in CATALOGS:
+                self._ensure_payment(catalog, organizations, users, created)
         # The CRM learns which buyers a supplier trades with from the hub's relationship
         # events (it never reads the hub's tables); deliver them now so the CRM accounts below
         # can be linked without a worker running. A rerun adds whatever a failure left out.
@@ -581,7 +584,8 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(
             f"Stock and orders: {created['orders']} sample orders and {created['returns']} "
             f"returns created; {created.get('shipments', 0)} shipped with "
-            f"{created.get('invoices', 0)} invoices."
+            f"{created.get('invoices', 0)} invoices; "
+            f"{created.get('payments', 0)} payments recorded."
         ))
         self.stdout.write(self.style.SUCCESS(
             f"Saved lists: {created['lists']} created."
@@ -820,6 +824,28 @@ class Command(BaseCommand):
                         shared=True,
                         quantities={p.pk: p.min_order_quantity for p in products})
             created["lists"] += 1
+
+    def _ensure_payment(self, spec, organizations, users, created):
+        """Once the supplier has invoices: its oldest open invoice is paid by bank transfer
+        (one payment per supplier, kept by its idempotency key, so a rerun adds nothing)."""
+        from jalin.hub.models import Invoice, InvoiceKind, Payment
+        from jalin.hub.payments import OPEN_INVOICE_STATUSES, payment_record
+
+        supplier, actor = organizations[spec.supplier], users[spec.admin]
+        key = f"demo:payment:{supplier.slug}"
+        if Payment.objects.filter(supplier=supplier, idempotency_key=key).exists():
+            return
+        invoice = (Invoice.objects.filter(supplier=supplier, kind=InvoiceKind.INVOICE,
+                                          status__in=OPEN_INVOICE_STATUSES)
+                   .select_related("relationship").order_by("due_date", "id").first())
+        if invoice is None:
+            return
+        payment_record(relationship=invoice.relationship, amount=invoice.balance,
+                       currency=invoice.currency, received_on=invoice.issue_date,
+                       method="bank_transfer", reference=f"TRF-DEMO-{invoice.number}",
+                       actor=actor, allocations=[(invoice.pk, invoice.balance)],
+                       idempotency_key=key)
+        created["payments"] += 1
 
     @staticmethod
     def _ensure_return(spec, organizations, users, created):
