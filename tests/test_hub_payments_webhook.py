@@ -340,3 +340,14 @@ def test_delivery_log_is_purged_after_90_days(world):
     post(b"{}")
     assert providers.webhook_deliveries_purge() == 1
     assert WebhookDelivery.objects.count() == 1
+
+
+def test_operators_see_deliveries_in_the_admin(world):
+    from tests.conftest import make_user
+
+    post(b"{}")
+    admin = make_user("operator", is_staff=True, is_superuser=True)
+    client = Client()
+    client.force_login(admin)
+    page = client.get("/admin/hub/webhookdelivery/")
+    assert page.status_code == 200 and b"invalid_event" in page.content
