@@ -202,6 +202,21 @@ def test_reversal_reopens_invoices_and_blocks_further_use(world):
                                   amount=Decimal("1"), actor=world.owner)
 
 
+def test_reversed_payment_is_no_credit_and_not_on_the_statement(world):
+    from jalin.hub import invoice_selectors
+    from jalin.hub.orders import exposure_parts
+
+    kept = record(world, "30000", [])  # on account: a credit
+    mistake = record(world, "50000", [], reference="Oops")
+    assert exposure_parts(world.relationship).credit == Decimal("80000")
+    payments.payment_reverse(payment=mistake, actor=world.owner, reason="Not ours")
+    assert exposure_parts(world.relationship).credit == Decimal("30000")
+    statement = invoice_selectors.statement(relationship=world.relationship)
+    numbers = [row.number for row in statement.rows if row.kind == "payment"]
+    assert numbers == [str(kept)]
+    assert statement.aging.unapplied == Decimal("30000")
+
+
 # --- Overdue reminders -------------------------------------------------------------------------
 
 
@@ -288,27 +303,21 @@ def test_reminders_are_a_registered_housekeeping_job():
 
 
 def test_demo_pays_one_invoice_per_supplier_once(db, settings):
-    """Until invoicing makes demo invoices the demo records no payment; with an invoice it
-    pays the oldest one, once, however often it runs."""
+    """The demo pays each supplier's oldest open invoice once, however often it runs."""
     from io import StringIO
 
     from django.core.management import call_command
 
-    from jalin.hub.models import TradingRelationship
-
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     call_command("demo", stdout=StringIO())
-    relationship = TradingRelationship.objects.order_by("id").first()
-    invoices = [Invoice.objects.filter(kind="invoice", status="open",
-                                       supplier_id=relationship.supplier_id).first()]
-    if invoices[0] is None:
-        invoices = [make_invoice(relationship, "250000",
-                                 due_date=TODAY - datetime.timedelta(days=3),
-                                 issue_date=TODAY - datetime.timedelta(days=33)),
-                    make_invoice(relationship, "90000")]
-    call_command("demo", stdout=StringIO())
-    paid = Payment.objects.filter(supplier_id=relationship.supplier_id)
-    assert paid.count() == 1
-    assert fresh(invoices[0]).status == InvoiceStatus.PAID
-    call_command("demo", stdout=StringIO())
-    assert Payment.objects.filter(supplier_id=relationship.supplier_id).count() == 1
+    paid = list(Payment.objects.order_by("id"))
+    assert paid, "the demo has invoices, so it records payments"
+    assert all(p.idempotency_key.startswith("demo:payment:") for p in paid)
+    assert len({p.supplier_id for p in paid}) == len(paid)
+    for payment in paid:
+        allocation = PaymentAllocation.objects.get(payment=payment)
+        assert allocation.invoice.status == InvoiceStatus.PAID
+    output = StringIO()
+    call_command("demo", stdout=output)
+    assert Payment.objects.count() == len(paid)
+    assert "0 payments recorded" in output.getvalue()

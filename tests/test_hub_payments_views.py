@@ -203,21 +203,29 @@ def test_payments_link_in_the_hub_navigation(world, owner_client):
     assert reverse("hub:payments") + "?side=buyer" in html
 
 
-def test_invoice_payment_panel_renders_pay_now_and_history(world, rf):
-    from django.template import Context, Template
+def test_invoice_page_has_pay_now_and_linked_payments(world, owner_client):
+    from jalin.hub.models import PaymentCheckout
 
-    make_payment(world, "50000", [(world.inv_mid.pk, Decimal("50000"))], reference="P-1")
-    template = Template('{% include "hub/_invoice_payment_actions.html" %}')
-    request = rf.get("/")
-    from jalin.tenancy.models import Membership
-
-    request.membership = Membership.objects.get(user=world.buyer_user)
-    request.organization = world.buyer
-    world.inv_mid.refresh_from_db()
-    html = template.render(Context({"invoice": world.inv_mid, "request": request,
-                                    "csrf_token": "x"}))
-    assert "pay-now" in html and "PAY-1" in html
-    request.membership = Membership.objects.get(user=world.owner)
-    request.organization = world.supplier
-    html = template.render(Context({"invoice": world.inv_mid, "request": request}))
-    assert "pay-now" not in html and "PAY-1" in html
+    payment = make_payment(world, "50000", [(world.inv_mid.pk, Decimal("50000"))],
+                           reference="P-1")
+    url = reverse("hub:invoice_detail", args=[world.inv_mid.pk])
+    buyer = client_for(world.buyer_user)
+    html = buyer.get(url).content.decode()
+    assert 'id="pay-now"' in html and "150,000" in html.split('id="pay-now"')[1][:200]
+    assert reverse("hub:payment_detail", args=[payment.pk]) in html  # linked history
+    assert 'id="record-payment-link"' not in html
+    buyer.post(reverse("hub:invoice_pay", args=[world.inv_mid.pk]))
+    assert PaymentCheckout.objects.count() == 1
+    assert 'id="invoice-checkouts"' in buyer.get(url).content.decode()
+    supplier_html = owner_client.get(url).content.decode()
+    assert 'id="pay-now"' not in supplier_html
+    assert 'id="record-payment-link"' in supplier_html
+    assert reverse("hub:payment_detail", args=[payment.pk]) in supplier_html
+    # A viewer of the buyer (no finance.view) sees no Pay now and no payment links.
+    viewer_html = client_for(world.buyer_viewer).get(url).content.decode()
+    assert 'id="pay-now"' not in viewer_html
+    assert reverse("hub:payment_detail", args=[payment.pk]) not in viewer_html
+    # A paid invoice has no Pay now.
+    make_payment(world, "100000", [(world.inv_old.pk, Decimal("100000"))])
+    paid_html = buyer.get(reverse("hub:invoice_detail", args=[world.inv_old.pk])).content
+    assert b'id="pay-now"' not in paid_html and b'id="invoice-paid"' in paid_html

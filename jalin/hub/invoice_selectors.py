@@ -258,7 +258,7 @@ def aging_for(*, relationship, on_date=None):
             unapplied += total - settled
         else:
             buckets[bucket_for((on_date - due_date).days)] += total - settled
-    unallocated = (Payment.objects.filter(relationship=relationship)
+    unallocated = (Payment.objects.filter(relationship=relationship, reversal__isnull=True)
                    .aggregate(amount=Sum("amount"), allocated=Sum("amount_allocated")))
     unapplied += (unallocated["amount"] or ZERO) - (unallocated["allocated"] or ZERO)
     return Aging(on_date=on_date, buckets={key: _cents(value) for key, value in buckets.items()},
@@ -286,7 +286,9 @@ def statement(*, relationship, start=None, end=None, on_date=None):
     documents = Invoice.objects.filter(relationship=relationship)
     before = dict(documents.filter(issue_date__lt=start).values("kind")
                   .annotate(total=Sum("total_gross")).values_list("kind", "total"))
-    paid_before = (Payment.objects.filter(relationship=relationship, received_on__lt=start)
+    # A reversed payment was a mistake: it is not money received.
+    paid_before = (Payment.objects.filter(relationship=relationship, received_on__lt=start,
+                                          reversal__isnull=True)
                    .aggregate(total=Sum("amount"))["total"] or ZERO)
     opening = _cents((before.get(InvoiceKind.INVOICE) or ZERO)
                      - (before.get(InvoiceKind.CREDIT_NOTE) or ZERO) - paid_before)
@@ -307,7 +309,7 @@ def statement(*, relationship, start=None, end=None, on_date=None):
                                      reference=reference, debit=ZERO,
                                      credit=document.total_gross))
     for payment in (Payment.objects.filter(relationship=relationship, received_on__gte=start,
-                                           received_on__lte=end)
+                                           received_on__lte=end, reversal__isnull=True)
                     .order_by("received_on", "id")):
         rows.append(StatementRow(date=payment.received_on, kind="payment", number=str(payment),
                                  pk=payment.pk, reference=payment.reference, debit=ZERO,

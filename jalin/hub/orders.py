@@ -269,7 +269,8 @@ def exposures_for(relationship_ids):
     for row in rows:
         key = "invoices" if row["kind"] == InvoiceKind.INVOICE else "credit"
         parts[row["relationship_id"]][key] += row["amount"] or zero
-    rows = (Payment.objects.filter(relationship_id__in=ids, amount__gt=F("amount_allocated"))
+    rows = (Payment.objects.filter(relationship_id__in=ids, amount__gt=F("amount_allocated"),
+                                   reversal__isnull=True)
             .values("relationship_id")
             .annotate(amount=Sum(F("amount") - F("amount_allocated"))))
     for row in rows:

@@ -44,6 +44,7 @@ from .models import (
     PaymentAllocation,
     PaymentMethod,
     PaymentReversal,
+    TradingRelationship,
 )
 from .services import HubError
 
@@ -369,6 +370,9 @@ def payment_reverse(*, payment, actor, reason):
                        field="reason")
     with transaction.atomic():
         now = timezone.now()
+        # The buyer's credit exposure grows again: take the relationship lock first, as order
+        # placement does, so a concurrent credit check sees either before or after.
+        TradingRelationship.objects.select_for_update().filter(pk=payment.relationship_id).first()
         locked = (Payment.objects.select_for_update(of=("self",)).select_related("supplier")
                   .get(pk=payment.pk))
         if locked.method not in MANUAL_METHODS:
