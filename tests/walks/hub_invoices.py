@@ -46,8 +46,8 @@ def victim_records(*, org, owner, records):
     still to invoice by hand, a credit note and a payment from its victim buyer."""
     from decimal import Decimal
 
-    from jalin.hub import invoicing, orders, stock
-    from jalin.hub.models import InvoicingMode, Payment, SupplierSettings
+    from jalin.hub import invoicing, orders, payments, stock
+    from jalin.hub.models import InvoicingMode, SupplierSettings
     from jalin.tenancy.models import Membership
 
     product = records["hub_product"]
@@ -72,10 +72,11 @@ def victim_records(*, org, owner, records):
                                               defaults={"invoicing": InvoicingMode.PER_ORDER})
     order.refresh_from_db()
     orders.ship(order=order, membership=membership, actor=owner, quantities={line.pk: 1})
-    Payment.objects.create(supplier=org, buyer=relationship.buyer, relationship=relationship,
-                           number=1, amount=Decimal("1000"), currency="IDR",
-                           received_on=invoicing.today(),
-                           reference="Victim Supply Secret transfer")
+    # Through the payments service, so its number comes from the supplier's counter.
+    payments.payment_record(relationship=relationship, amount=Decimal("1000"), currency="IDR",
+                            received_on=invoicing.today(), method="bank_transfer",
+                            reference="Victim Supply Secret transfer", actor=owner,
+                            allocations=[])
     order.refresh_from_db()
     return {"hub_invoice": invoice, "hub_invoice_order": order,
             "hub_invoice_buyer": relationship.buyer}
