@@ -7,12 +7,18 @@
 
 import pytest
 from django.test import Client
+from hypothesis import settings as hypothesis_settings
 
 from jalin.accounts.models import User
 from jalin.tenancy.models import Membership, Organization
 from jalin.tenancy.roles import Role
 
 PASSWORD = "correct-horse-battery-staple-42"
+
+# Property tests check behaviour, not speed: Hypothesis' default 200 ms deadline per example
+# made them fail on a loaded 2-core machine (a database round trip can take that long).
+hypothesis_settings.register_profile("jalin", deadline=None)
+hypothesis_settings.load_profile("jalin")
 
 
 @pytest.fixture(autouse=True, scope="session")
