@@ -90,10 +90,10 @@ def cart_upload(request, supplier_id):
             }
             context.update(result=result, token=token,
                            good=len(result.checked.quantities))
+            # The file was read and checked: the report is the answer (200), even when it
+            # lists bad lines; only a file that cannot be read at all is refused (4xx).
             if result.applied:
                 messages.success(request, lines_added_message(result.added))
-            else:
-                status = 422
     return render(request, "hub/cart_upload.html", context, status=status)
 
 

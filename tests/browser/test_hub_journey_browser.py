@@ -64,7 +64,7 @@ def test_order_by_upload_approve_ship_invoice_pay_and_return(browser, page, live
     # The buyer finds its products at its own price (50,000, not the base 60,000).
     sign_in(page, live_server, "shopper")
     page.goto(live_server.url + reverse("hub:shop_catalog", args=[org.pk]))
-    page.get_by_label("SKU or name starts with").fill("PAP")
+    page.get_by_label("Search (SKU or name)").fill("PAP")
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"q=PAP"))
     row = page.locator("#shop-table tbody tr", has_text="PAP-1")
