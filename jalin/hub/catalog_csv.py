@@ -30,6 +30,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from jalin.core.audit import audit_record
+from jalin.core.csv_cells import Echo, safe_cell
 from jalin.core.events import emit_event
 
 from . import services
@@ -91,14 +92,6 @@ class _Rollback(Exception):
 # --- Cells ---------------------------------------------------------------------------------
 
 
-def safe_cell(value):
-    """A cell a spreadsheet will not run as a formula (= + - @, tab, CR are quoted)."""
-    text = "" if value is None else str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
-
-
 def _unsafe(text):
     """Undo `safe_cell` on import: a leading ' before a formula character is ours."""
     if len(text) > 1 and text[0] == "'" and text[1] in "=+-@\t\r":
@@ -152,13 +145,8 @@ def parse_attributes(text):
 # --- Export --------------------------------------------------------------------------------
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 def _lines(header, rows):
-    writer = csv.writer(_Echo())
+    writer = csv.writer(Echo())
     yield "\ufeff"  # BOM, so spreadsheet programs read UTF-8
     yield writer.writerow(header)
     for row in rows:

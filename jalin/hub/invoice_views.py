@@ -20,6 +20,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from jalin.core.csv_cells import Echo, safe_cell
 from jalin.core.pagination import keyset_paginate
 from jalin.tenancy.decorators import org_required
 from jalin.tenancy.roles import FINANCE_VIEW, ORDERS_VIEW
@@ -46,27 +47,14 @@ def _date(value):
         return None
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _cell(value):
-    """Spreadsheets run cells starting with = + - @ as formulas; quote them."""
-    text = "" if value is None else str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
-
-
 def csv_response(filename, header, rows):
-    writer = csv.writer(_Echo())
+    writer = csv.writer(Echo())
 
     def lines():
         yield "\ufeff"  # BOM, so spreadsheet programs read UTF-8
         yield writer.writerow(header)
         for row in rows:
-            yield writer.writerow([_cell(value) for value in row])
+            yield writer.writerow([safe_cell(value) for value in row])
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from jalin.core.csv_cells import Echo, safe_cell
 from jalin.core.pagination import keyset_paginate
 from jalin.tenancy.decorators import org_required
 from jalin.tenancy.roles import ORDERS_PLACE
@@ -121,11 +122,6 @@ def cart_upload_apply(request, supplier_id):
     return redirect("hub:cart")
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 @org_required(ORDERS_PLACE)
 @require_GET
 def cart_upload_report(request, supplier_id):
@@ -136,8 +132,8 @@ def cart_upload_report(request, supplier_id):
     pending = _pending(request, relationship.supplier_id, request.GET.get("token"))
     if pending is None:
         raise Http404
-    writer = csv.writer(_Echo())
-    safe = sku_lines.csv_safe
+    writer = csv.writer(Echo())
+    safe = safe_cell  # shorter rows below
 
     def rows():
         yield "\ufeff"

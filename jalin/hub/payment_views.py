@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from jalin.core.csv_cells import Echo, safe_cell
 from jalin.core.pagination import keyset_paginate
 from jalin.tenancy.decorators import org_required
 from jalin.tenancy.roles import FINANCE_EDIT, FINANCE_VIEW, has_perm
@@ -107,24 +108,13 @@ def payment_list(request):
     return render(request, "hub/payments.html", context)
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _cell(value):
-    """Spreadsheets run cells starting with = + - @ as formulas; quote them."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @org_required(FINANCE_VIEW)
 @require_GET
 def payment_export(request):
     side = _side(request)
     queryset = payment_selectors.payments_for(organization=request.organization,
                                               **_filters(request, side)).order_by("-id")
-    writer = csv.writer(_Echo())
+    writer = csv.writer(Echo())
     header = ["number", "received_on", "supplier", "buyer", "method", "amount", "currency",
               "allocated", "unallocated", "reference", "reversed"]
 
@@ -133,7 +123,7 @@ def payment_export(request):
         yield writer.writerow(header)
         for payment in queryset.iterator(chunk_size=2000):
             reversed_ = hasattr(payment, "reversal")
-            yield writer.writerow([_cell(value) for value in (
+            yield writer.writerow([safe_cell(value) for value in (
                 payment.number, payment.received_on.isoformat(), payment.supplier.name,
                 payment.buyer.name, payment.method, payment.amount, payment.currency,
                 payment.amount_allocated, payment.unallocated, payment.reference,

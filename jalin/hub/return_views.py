@@ -19,6 +19,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from jalin.core.csv_cells import Echo, safe_cell
 from jalin.core.pagination import keyset_paginate
 from jalin.tenancy.decorators import org_required
 from jalin.tenancy.roles import ORDERS_PLACE, ORDERS_VIEW
@@ -86,22 +87,12 @@ def return_list(request):
     })
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _cell(value):
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @org_required(ORDERS_VIEW)
 @require_GET
 def return_export(request):
     """The filtered list as CSV (newest first, at most EXPORT_LIMIT rows), streamed."""
     queryset, _status, _side_name, _buyer = _filtered(request)
-    writer = csv.writer(_Echo())
+    writer = csv.writer(Echo())
     header = ["number", "status", "order_number", "supplier", "buyer", "reason",
               "requested_at", "decided_at", "received_at", "credited_at"]
 
@@ -109,7 +100,7 @@ def return_export(request):
         yield "\ufeff"
         yield writer.writerow(header)
         for item in queryset.order_by("-id")[:EXPORT_LIMIT].iterator(chunk_size=500):
-            yield writer.writerow([_cell(value) for value in (
+            yield writer.writerow([safe_cell(value) for value in (
                 item.number, item.status, item.order.number, item.supplier.name,
                 item.buyer.name, item.reason, item.requested_at.isoformat(),
                 item.decided_at.isoformat() if item.decided_at else "",

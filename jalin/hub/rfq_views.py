@@ -21,6 +21,7 @@ from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from jalin.core.csv_cells import Echo, safe_cell
 from jalin.core.pagination import keyset_paginate
 from jalin.tenancy.decorators import org_required
 from jalin.tenancy.roles import ORDERS_FULFIL, ORDERS_PLACE, ORDERS_VIEW, has_perm
@@ -205,17 +206,6 @@ def rfq_list(request):
     })
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _cell(value):
-    """Spreadsheets run cells starting with = + - @ as formulas; quote them."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @org_required(ORDERS_VIEW)
 @require_GET
 def rfq_export(request):
@@ -223,7 +213,7 @@ def rfq_export(request):
     side, status, search = _list_filters(request)
     queryset = rfq_selectors.rfqs_for(organization=request.organization, side=side,
                                       status=status, search=search).order_by("-id")
-    writer = csv.writer(_Echo())
+    writer = csv.writer(Echo())
     header = ["number", "status", "title", "supplier", "buyer", "needed_by", "submitted_at",
               "created_at"]
 
@@ -231,7 +221,7 @@ def rfq_export(request):
         yield "\ufeff"
         yield writer.writerow(header)
         for rfq in queryset.iterator(chunk_size=500):
-            yield writer.writerow([_cell(value) for value in (
+            yield writer.writerow([safe_cell(value) for value in (
                 rfq.number or "", rfq.status, rfq.title, rfq.supplier.name, rfq.buyer.name,
                 rfq.needed_by.isoformat() if rfq.needed_by else "",
                 rfq.submitted_at.isoformat() if rfq.submitted_at else "",

@@ -331,11 +331,3 @@ def rows_from_upload(uploaded):
 
 
 # --- The report as CSV ---------------------------------------------------------------------
-
-
-def csv_safe(value):
-    """Spreadsheets run cells starting with = + - @ (or a tab/CR) as formulas: quote them."""
-    text = "" if value is None else str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
