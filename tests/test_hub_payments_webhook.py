@@ -317,7 +317,8 @@ def test_test_provider_can_be_switched_off(world, settings):
     nothing_recorded(world)
 
 
-def test_deploy_check_warns_about_the_test_provider_in_production(settings):
+def test_deploy_check_warns_about_the_test_provider_in_production(settings, db):
+    # Some system checks look at the database connection (its health check on reuse).
     settings.PRODUCTION = True
     settings.JALIN_PAYMENT_PROVIDERS = ["test"]
     settings.JALIN_PAYMENT_TEST_SECRET = SECRET
