@@ -27,6 +27,7 @@ from .routers import (
     activity,
     auth,
     hub,
+    hub_addresses,
     hub_catalog,
     hub_invoices,
     hub_ordering,
@@ -120,6 +121,7 @@ api.add_router("", activity.router)
 api.add_router("", hub.router)
 api.add_router("", hub_catalog.router)
 api.add_router("", hub_orders.router)
+api.add_router("", hub_addresses.router)
 api.add_router("", hub_invoices.router)
 api.add_router("", hub_returns.router)
 api.add_router("", hub_ordering.router)

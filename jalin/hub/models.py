@@ -621,6 +621,11 @@ class Order(models.Model):
     invoiced_gross = models.DecimalField(max_digits=CREDIT_MAX_DIGITS,
                                          decimal_places=CREDIT_DECIMAL_PLACES, default=0)
     # The accepted quote this order was made from (at the quoted prices); one order per quote.
+    # Where the goods go: the buyer's address, and its text as it was when the order was placed
+    # (later edits of the address never change a past order).
+    ship_to = models.ForeignKey("BuyerAddress", on_delete=models.PROTECT, null=True, blank=True,
+                                related_name="+")
+    ship_to_text = models.TextField(_("ship to"), blank=True)
     quote = models.OneToOneField("Quote", on_delete=models.PROTECT, null=True, blank=True,
                                  related_name="order")
     version = models.PositiveIntegerField(default=1)
@@ -1719,3 +1724,52 @@ class WebhookDelivery(models.Model):
 
     def __str__(self):
         return f"{self.provider} {self.event_id or '-'} {self.status_code} {self.outcome}"
+
+
+# --- Buyer addresses -----------------------------------------------------------------------
+
+
+class BuyerAddress(models.Model):
+    """A delivery/billing address of a buyer organization. At most one default shipping and one
+    default billing address per buyer; archived (inactive) instead of deleted once used."""
+
+    buyer = models.ForeignKey(Organization, on_delete=models.CASCADE,
+                              related_name="hub_addresses")
+    label = models.CharField(_("label"), max_length=80)
+    recipient = models.CharField(_("recipient"), max_length=120)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    street = models.TextField(_("street"), max_length=300)
+    city = models.CharField(_("city"), max_length=80)
+    region = models.CharField(_("province / region"), max_length=80, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
+    country = models.CharField(_("country"), max_length=2, default="ID")
+    is_default_shipping = models.BooleanField(_("default shipping address"), default=False)
+    is_default_billing = models.BooleanField(_("default billing address"), default=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    version = models.PositiveIntegerField(default=1)
+
+    tenant_owner = "buyer"
+
+    class Meta:
+        ordering = ["label", "id"]
+        verbose_name = _("address")
+        constraints = [
+            models.UniqueConstraint(fields=["buyer"], condition=Q(is_default_shipping=True),
+                                    name="hub_address_default_shipping"),
+            models.UniqueConstraint(fields=["buyer"], condition=Q(is_default_billing=True),
+                                    name="hub_address_default_billing"),
+        ]
+        indexes = [models.Index(fields=["buyer", "is_active", "label"],
+                                name="hub_address_buyer")]
+
+    def __str__(self):
+        return self.label
+
+    def formatted(self):
+        """The address as lines of text (the order's snapshot)."""
+        place = " ".join(part for part in (self.postal_code, self.city) if part)
+        lines = [self.recipient, *self.street.splitlines(), place, self.region, self.country,
+                 self.phone]
+        return "\n".join(line.strip() for line in lines if line and line.strip())

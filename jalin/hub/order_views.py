@@ -30,7 +30,15 @@ from jalin.tenancy.roles import (
 )
 from jalin.tenancy.services import StaleVersion
 
-from . import order_selectors, orders, return_selectors, returns, selectors, stock
+from . import (
+    addresses,
+    order_selectors,
+    orders,
+    return_selectors,
+    returns,
+    selectors,
+    stock,
+)
 from .models import Cart, OrderStatus, Product, Warehouse
 from .pricing import prices_for
 from .services import HubError
@@ -180,8 +188,10 @@ def cart(request):
             entries = [(line, prices.get((line.product_id, line.quantity))) for line in lines]
         sections.append({"cart": one, "supplier": one.supplier, "entries": entries,
                          "trading": relationship is not None})
+    ship_to_choices = list(addresses.addresses_for(buyer=request.organization)[:200]
+                           ) if sections else []
     return render(request, "hub/cart.html", {
-        "sections": sections, "token": uuid.uuid4().hex,
+        "sections": sections, "token": uuid.uuid4().hex, "ship_to_choices": ship_to_choices,
     })
 
 
@@ -190,12 +200,24 @@ def _checkout_key(request, supplier_id):
     return f"cart:{request.membership.pk}:{token}:{supplier_id}" if token else None
 
 
+def _ship_to(request):
+    """The picked address id (checked by the service), or None for the default."""
+    raw = (request.POST.get("ship_to") or "").strip()
+    if not raw:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        return -1  # not an id: the service answers "No such address."
+
+
 def _checkout_one(request, cart_obj):
     relationship = selectors.relationship_for_buyer_or_404(buyer=request.organization,
                                                            supplier_id=cart_obj.supplier_id)
     return orders.cart_checkout(cart=cart_obj, actor=request.user, relationship=relationship,
                                 idempotency_key=_checkout_key(request, cart_obj.supplier_id),
-                                buyer_reference=request.POST.get("reference", ""))
+                                buyer_reference=request.POST.get("reference", ""),
+                                ship_to=_ship_to(request))
 
 
 @org_required(ORDERS_PLACE)

@@ -38,7 +38,7 @@ from jalin.core.events import emit_event
 from jalin.tenancy.roles import FINANCE_EDIT, ORDERS_APPROVE, ORDERS_FULFIL, ORDERS_PLACE, has_perm
 from jalin.tenancy.services import StaleVersion
 
-from . import selectors, sku_lines, stock, tax
+from . import addresses, selectors, sku_lines, stock, tax
 from .models import (
     BuyerSettings,
     Cart,
@@ -351,14 +351,18 @@ def _next_number(supplier_id):
 
 
 def order_place(*, relationship, actor, lines, idempotency_key=None, entered_by_supplier=False,
-                buyer_reference="", note="", quoted_prices=None, quote=None):
+                buyer_reference="", note="", quoted_prices=None, quote=None, ship_to=None):
     """Place an order of `lines` ([(product_id, quantity)]) with the relationship's supplier.
     Returns the order (an existing one for a repeated idempotency key). Raises HubError
     (nothing written) for bad lines, no price, not enough stock, or no active relationship.
 
     `quoted_prices` ({product_id: Decimal}, from an accepted `quote`) replaces the price lists
     for those products; everything else (entitlement, tax, stock, approval, credit) is
-    unchanged. The order is linked to `quote`."""
+    unchanged. The order is linked to `quote`.
+
+    `ship_to` (a BuyerAddress or its id) must be an active address of the order's buyer, else
+    HubError `not_found` on `ship_to_address_id`; without it the buyer's default shipping
+    address (if any) is used. The order keeps the address's text as it is now."""
     wanted = _normalize_lines(lines)
     if idempotency_key is not None:
         idempotency_key = str(idempotency_key)[:255]
@@ -377,6 +381,8 @@ def order_place(*, relationship, actor, lines, idempotency_key=None, entered_by_
                                             idempotency_key=idempotency_key).first()
             if existing is not None:
                 return existing
+        address = (addresses.orderable(buyer_id=rel.buyer_id, address=ship_to)
+                   if ship_to is not None else addresses.default_shipping(rel.buyer_id))
         products = _orderable(rel, wanted)
         for index, product_id in enumerate(wanted):
             if product_id not in products:
@@ -417,7 +423,8 @@ def order_place(*, relationship, actor, lines, idempotency_key=None, entered_by_
                       status=S.SUBMITTED, currency=currency, prices_include_tax=inclusive,
                       tax_exempt=rel.tax_exempt, buyer_reference=(buyer_reference or "")[:80],
                       note=(note or "")[:5000], idempotency_key=idempotency_key, quote=quote,
-                      created_at=now, submitted_at=now, updated_at=now, stock_reserved=True)
+                      created_at=now, submitted_at=now, updated_at=now, stock_reserved=True,
+                      ship_to=address, ship_to_text=address.formatted() if address else "")
         order_lines = []
         for position, (product_id, quantity) in enumerate(wanted.items(), start=1):
             product, price = products[product_id], priced[product_id]
@@ -472,7 +479,7 @@ def order_place(*, relationship, actor, lines, idempotency_key=None, entered_by_
 
 
 def cart_checkout(*, cart, actor, relationship=None, buyer_reference="",
-                  idempotency_key=None):
+                  idempotency_key=None, ship_to=None):
     """Turn a cart into an order at the prices of today; the cart is emptied on success.
     With an idempotency key (the checkout form's one-time token), a repeated submit answers
     the order the first one made."""
@@ -489,7 +496,8 @@ def cart_checkout(*, cart, actor, relationship=None, buyer_reference="",
         if not lines:
             raise HubError(_("The cart is empty."), code="no_lines", field="lines")
         order = order_place(relationship=relationship, actor=actor, lines=lines,
-                            buyer_reference=buyer_reference, idempotency_key=idempotency_key)
+                            buyer_reference=buyer_reference, idempotency_key=idempotency_key,
+                            ship_to=ship_to)
         cart_clear(cart=cart)
     return order
 

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import (
+    address_views,
     catalog_views,
     invoice_views,
     order_views,
@@ -82,6 +83,13 @@ urlpatterns = [
     path("lists/<int:pk>/add-to-cart/", ordering_views.saved_list_add_to_cart,
          name="saved_list_add_to_cart"),
     path("cart/checkout/", order_views.cart_checkout_all, name="cart_checkout_all"),
+    # Delivery/billing addresses (buyer)
+    path("addresses/", address_views.addresses_page, name="addresses"),
+    path("addresses/<int:pk>/edit/", address_views.address_edit, name="address_edit"),
+    path("addresses/<int:pk>/archive/", address_views.address_archive,
+         name="address_archive"),
+    path("addresses/<int:pk>/default/", address_views.address_default,
+         name="address_default"),
     # Orders (both sides)
     path("orders/", order_views.order_list, name="orders"),
     path("orders/<int:pk>/", order_views.order_detail, name="order_detail"),

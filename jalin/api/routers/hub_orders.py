@@ -110,6 +110,16 @@ class OrderIn(Input):
     lines: list[OrderLineIn] = Field(min_length=1, max_length=orders.MAX_LINES)
     buyer_reference: str = Field("", max_length=80)
     note: str = Field("", max_length=5000)
+    ship_to_address_id: int | None = Field(
+        None, ge=1, le=MAX_INT, description="Buyer: one of your active addresses "
+        "(default: your default shipping address)")
+
+
+class CheckoutIn(Input):
+    buyer_reference: str = Field("", max_length=80)
+    ship_to_address_id: int | None = Field(
+        None, ge=1, le=MAX_INT, description="One of your active addresses "
+        "(default: your default shipping address)")
 
 
 class AllocationOut(Schema):
@@ -192,6 +202,8 @@ class OrderOut(Schema):
 
 class OrderDetailOut(OrderOut):
     note: str
+    ship_to_address_id: int | None = Field(None, description="The buyer's address (buyer only)")
+    ship_to_text: str = Field(description="The delivery address as it was when ordered")
     lines: list[OrderLineOut]
     status_changes: list[StatusChangeOut]
     shipments: list[ShipmentOut]
@@ -255,6 +267,8 @@ def _detail(membership, order):
     supplier_side = orders.side_of(order, membership.organization) == orders.SUPPLIER
     for line in order.lines.all():
         line.show_allocations = supplier_side
+    # The supplier sees the address text, not the id in the buyer's address book.
+    order.ship_to_address_id = None if supplier_side else order.ship_to_id
     return order
 
 
@@ -349,15 +363,19 @@ def cart_line_set(request, supplier_id: int, payload: CartLineIn):
 
 @router.post("/hub/carts/{supplier_id}/checkout", response={201: OrderDetailOut})
 @idempotent
-def cart_checkout(request, supplier_id: int):
-    """Order what is in your cart with this supplier, at today's prices."""
+def cart_checkout(request, supplier_id: int, payload: CheckoutIn | None = None):
+    """Order what is in your cart with this supplier, at today's prices, delivered to
+    `ship_to_address_id` (default: your default shipping address)."""
     membership = require(request, ORDERS_PLACE)
     relationship = selectors.relationship_for_buyer_or_404(buyer=membership.organization,
                                                            supplier_id=supplier_id)
     cart = orders.cart_for(relationship=relationship, user=request.user)
     if cart is None:
         raise HubError("The cart is empty.", code="no_lines", field="lines")
-    order = orders.cart_checkout(cart=cart, actor=request.user, relationship=relationship)
+    payload = payload or CheckoutIn()
+    order = orders.cart_checkout(cart=cart, actor=request.user, relationship=relationship,
+                                 buyer_reference=payload.buyer_reference,
+                                 ship_to=payload.ship_to_address_id)
     return Status(201, _detail(membership, order))
 
 
@@ -394,6 +412,9 @@ def order_create(request, payload: OrderIn):
             raise HubError("This organization is not your customer.", code="not_found",
                            field="buyer_id")
         entered = True
+        if payload.ship_to_address_id is not None:
+            raise HubError("The buyer's default shipping address is used; the buyer picks "
+                           "another one.", code="not_found", field="ship_to_address_id")
     else:
         raise HubError("Name either supplier_id (buyer) or buyer_id (supplier).",
                        code="invalid", field="supplier_id")
@@ -401,7 +422,8 @@ def order_create(request, payload: OrderIn):
         relationship=relationship, actor=request.user,
         lines=[(line.product_id, line.quantity) for line in payload.lines],
         idempotency_key=f"{membership.pk}:{key}", entered_by_supplier=entered,
-        buyer_reference=payload.buyer_reference, note=payload.note)
+        buyer_reference=payload.buyer_reference, note=payload.note,
+        ship_to=payload.ship_to_address_id)
     return Status(201, _detail(membership, order))
 
 
