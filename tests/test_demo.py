@@ -13,7 +13,14 @@ from jalin.accounts.models import User
 from jalin.core.events_models import Event
 from jalin.core.models import AuditLog
 from jalin.crm.models import Account, Contact, CustomFieldDefinition
-from jalin.hub.models import PriceList, PriceListItem, Product, TradingRelationship
+from jalin.hub.models import (
+    BuyerAddress,
+    Order,
+    PriceList,
+    PriceListItem,
+    Product,
+    TradingRelationship,
+)
 from jalin.tenancy.management.commands.demo import DEFAULT_PASSWORD, PEOPLE
 from jalin.tenancy.models import Membership, Organization
 from jalin.tenancy.roles import Role
@@ -47,6 +54,7 @@ def counts():
         "accounts": Account.objects.count(),
         "contacts": Contact.objects.count(),
         "custom_fields": CustomFieldDefinition.objects.count(),
+        "addresses": BuyerAddress.objects.count(),
     }
 
 
@@ -334,3 +342,16 @@ def test_demo_has_a_request_for_quotation_with_a_sent_quote_once():
     buyer = rfq.requested_by.username
     response = signed_in(buyer).get(reverse("hub:rfq_detail", args=[rfq.pk]))
     assert response.status_code == 200
+
+
+def test_demo_gives_every_buyer_one_default_address_that_its_orders_carry():
+    output = load_demo()
+    assert "Delivery addresses: 4 created." in output
+    for buyer in Organization.objects.filter(is_buyer=True):
+        address = BuyerAddress.objects.get(buyer=buyer)
+        assert address.is_default_shipping and address.is_default_billing
+        assert address.city == buyer.city
+    sample = Order.objects.filter(buyer__slug="kopi-kita").first()
+    assert sample is not None and "Jl. Braga No. 41" in sample.ship_to_text
+    assert "Delivery addresses: 0 created." in load_demo()
+    assert BuyerAddress.objects.count() == 4

@@ -549,6 +549,7 @@ class Command(BaseCommand):
                  "contacts"), 0)
             for catalog in CATALOGS:
                 self._ensure_catalog(catalog, organizations, users, created)
+            created["addresses"] = self._ensure_addresses(organizations)
             self._ensure_catalog_extras(organizations, users, created)
             created["orders"] = created["returns"] = 0
             for catalog in CATALOGS:
@@ -589,6 +590,9 @@ class Command(BaseCommand):
         ))
         self.stdout.write(self.style.SUCCESS(
             f"Saved lists: {created['lists']} created."
+        ))
+        self.stdout.write(self.style.SUCCESS(
+            f"Delivery addresses: {created['addresses']} created."
         ))
         self.stdout.write(self.style.SUCCESS(
             f"Quotes: {created['rfqs']} request for quotation with a sent quote created."
@@ -808,6 +812,27 @@ class Command(BaseCommand):
             created["shipments"] = created.get("shipments", 0) + 1
             if getattr(shipment, "invoice", None) is not None:
                 created["invoices"] = created.get("invoices", 0) + 1
+
+    @staticmethod
+    def _ensure_addresses(organizations):
+        """Each buyer's office as its default shipping and billing address (before the sample
+        orders, which then carry it); only for buyers without any address."""
+        from jalin.hub.addresses import address_create
+        from jalin.hub.models import BuyerAddress
+
+        made = 0
+        for spec in ORGANIZATIONS:
+            buyer = organizations[spec.slug]
+            if not spec.is_buyer or BuyerAddress.objects.filter(buyer=buyer).exists():
+                continue
+            admin = (Membership.objects.filter(organization=buyer, role=Role.ORG_ADMIN)
+                     .select_related("user").order_by("id").first())
+            address_create(buyer=buyer, actor=admin.user if admin else None,
+                           label="Kantor pusat", recipient="Bagian Penerimaan Barang",
+                           street=spec.address, city=spec.city, country="ID",
+                           is_default_shipping=True, is_default_billing=True)
+            made += 1
+        return made
 
     def _ensure_saved_lists(self, spec, organizations, users, created):
         """One shared saved list per buyer of this supplier: three entitled products at their
