@@ -235,6 +235,10 @@ def test_checkout_api_refuses_another_buyers_address_and_keeps_the_cart(world):
     assert CartLine.objects.filter(cart__buyer=world.buyer_a).count() == 1
     assert world.api_a.post(url, {"ship_to_address_id": 1, "total_gross": "1"}
                             ).status_code == 422
+    assert world.api_a.post(url, "{not json").status_code == 400
+    assert world.api_a.client.post("/api/v1" + url, {"ship_to_address_id": foreign.pk},
+                                   headers=world.api_a._headers(None)).status_code == 415
+    assert not Order.objects.exists()
     own = new_address(world)
     response = world.api_a.post(url, {"ship_to_address_id": own.pk,
                                       "buyer_reference": "PO-7"})

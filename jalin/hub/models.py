@@ -625,7 +625,7 @@ class Order(models.Model):
     # (later edits of the address never change a past order).
     ship_to = models.ForeignKey("BuyerAddress", on_delete=models.PROTECT, null=True, blank=True,
                                 related_name="+")
-    ship_to_text = models.TextField(_("ship to"), blank=True)
+    ship_to_text = models.TextField(_("ship to"), blank=True, default="")
     quote = models.OneToOneField("Quote", on_delete=models.PROTECT, null=True, blank=True,
                                  related_name="order")
     version = models.PositiveIntegerField(default=1)

@@ -7,9 +7,12 @@ taken from a buyer's input (bodies forbid unknown fields); ids of rows you may n
 """
 
 import datetime
+import json
 from decimal import Decimal
 
 from ninja import Field, Query, Router, Schema, Status
+from ninja.errors import ValidationError as NinjaValidationError
+from pydantic import ValidationError as PydanticValidationError
 
 from jalin.hub import order_selectors as oselectors
 from jalin.hub import orders, selectors, stock
@@ -361,9 +364,38 @@ def cart_line_set(request, supplier_id: int, payload: CartLineIn):
     return _cart_out(relationship, cart)
 
 
-@router.post("/hub/carts/{supplier_id}/checkout", response={201: OrderDetailOut})
+def _checkout_body(request):
+    """The optional checkout body: none (or empty) means the defaults. Read by hand so that a
+    bare POST (as before addresses existed) keeps working."""
+    raw = request.body
+    if request.content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        if request.POST or request.FILES:  # fields sent as a form would be silently lost
+            raise ProblemError(415, code="unsupported_media_type",
+                               detail="Send the checkout body as application/json.")
+        return CheckoutIn()
+    if not raw.strip():
+        return CheckoutIn()
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ProblemError(400, code="malformed_json", title="Malformed JSON",
+                           detail="The request body is not valid JSON.") from exc
+    try:
+        return CheckoutIn.model_validate(data)
+    except PydanticValidationError as exc:
+        raise NinjaValidationError([
+            {**error, "loc": ("body", "payload", *error["loc"])}
+            for error in exc.errors(include_url=False, include_context=False)]) from exc
+
+
+CHECKOUT_BODY = {"requestBody": {"required": False, "content": {"application/json": {
+    "schema": CheckoutIn.model_json_schema()}}}}
+
+
+@router.post("/hub/carts/{supplier_id}/checkout", response={201: OrderDetailOut},
+             openapi_extra=CHECKOUT_BODY)
 @idempotent
-def cart_checkout(request, supplier_id: int, payload: CheckoutIn | None = None):
+def cart_checkout(request, supplier_id: int):
     """Order what is in your cart with this supplier, at today's prices, delivered to
     `ship_to_address_id` (default: your default shipping address)."""
     membership = require(request, ORDERS_PLACE)
@@ -372,7 +404,7 @@ def cart_checkout(request, supplier_id: int, payload: CheckoutIn | None = None):
     cart = orders.cart_for(relationship=relationship, user=request.user)
     if cart is None:
         raise HubError("The cart is empty.", code="no_lines", field="lines")
-    payload = payload or CheckoutIn()
+    payload = _checkout_body(request)
     order = orders.cart_checkout(cart=cart, actor=request.user, relationship=relationship,
                                  buyer_reference=payload.buyer_reference,
                                  ship_to=payload.ship_to_address_id)
