@@ -38,13 +38,20 @@ def stock_levels(*, supplier, warehouse_id=None, product_id=None, low=False, sea
     return queryset
 
 
+def on_side(queryset, *, organization, side):
+    """A two-party hub document queryset narrowed to where `organization` is the buyer
+    (`side="buyer"`) or the supplier (`side="supplier"`); any other side leaves it as is."""
+    if side == "buyer":
+        return queryset.filter(buyer=organization)
+    if side == "supplier":
+        return queryset.filter(supplier=organization)
+    return queryset
+
+
 def orders_for(*, organization, status=None, side=None):
     """Orders the organization placed or received (`side`: "buyer"/"supplier" narrows)."""
-    queryset = for_org(Order, organization).select_related("supplier", "buyer")
-    if side == "buyer":
-        queryset = queryset.filter(buyer=organization)
-    elif side == "supplier":
-        queryset = queryset.filter(supplier=organization)
+    queryset = on_side(for_org(Order, organization).select_related("supplier", "buyer"),
+                       organization=organization, side=side)
     if status:
         queryset = queryset.filter(status=status)
     return queryset

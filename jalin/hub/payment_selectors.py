@@ -6,6 +6,7 @@ from django.db.models import Prefetch
 from jalin.tenancy.access import for_org, get_for_org_or_404
 
 from .models import Invoice, InvoiceKind, Payment, PaymentAllocation, PaymentCheckout
+from .order_selectors import on_side
 from .payments import OPEN_INVOICE_STATUSES
 
 
@@ -13,10 +14,7 @@ def payments_for(*, organization, side=None, buyer_id=None, supplier_id=None, me
                  date_from=None, date_to=None):
     queryset = (for_org(Payment, organization)
                 .select_related("supplier", "buyer", "reversal"))
-    if side == "supplier":
-        queryset = queryset.filter(supplier=organization)
-    elif side == "buyer":
-        queryset = queryset.filter(buyer=organization)
+    queryset = on_side(queryset, organization=organization, side=side)
     if buyer_id:
         queryset = queryset.filter(buyer_id=buyer_id)
     if supplier_id:

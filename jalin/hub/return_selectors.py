@@ -5,16 +5,14 @@ from django.db.models import Prefetch
 from jalin.tenancy.access import for_org, get_for_org_or_404
 
 from .models import ReturnCredit, ReturnLine, ReturnRequest
+from .order_selectors import on_side
 
 
 def returns_for(*, organization, status=None, side=None, order_id=None, buyer_id=None):
     """Returns the organization requested (buyer) or received (supplier)."""
     queryset = for_org(ReturnRequest, organization).select_related("supplier", "buyer",
                                                                    "order")
-    if side == "buyer":
-        queryset = queryset.filter(buyer=organization)
-    elif side == "supplier":
-        queryset = queryset.filter(supplier=organization)
+    queryset = on_side(queryset, organization=organization, side=side)
     if status:
         queryset = queryset.filter(status=status)
     if order_id:

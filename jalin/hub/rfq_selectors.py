@@ -6,6 +6,7 @@ from django.db.models import Prefetch, Q
 from jalin.tenancy.access import for_org, get_for_org_or_404
 
 from .models import Quote, QuoteLine, QuoteStatus, Rfq, RfqLine, RfqStatus, RfqStatusChange
+from .order_selectors import on_side
 
 
 def rfqs_for(*, organization, side=None, status=None, search=""):
@@ -14,10 +15,7 @@ def rfqs_for(*, organization, side=None, status=None, search=""):
         return Rfq.objects.none()
     queryset = (for_org(Rfq, organization).select_related("supplier", "buyer")
                 .exclude(Q(supplier=organization) & Q(status=RfqStatus.DRAFT)))
-    if side == "buyer":
-        queryset = queryset.filter(buyer=organization)
-    elif side == "supplier":
-        queryset = queryset.filter(supplier=organization)
+    queryset = on_side(queryset, organization=organization, side=side)
     if status:
         queryset = queryset.filter(status=status)
     search = (search or "").strip()[:100]
