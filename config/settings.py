@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "jalin.api",
     "jalin.crm",
     "jalin.hub",
+    "jalin.service",
+    "jalin.brm",
     "django_tasks_db",
     "django_htmx",
     "django.contrib.admin",

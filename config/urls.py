@@ -10,6 +10,8 @@ urlpatterns = [
     path("org/", include("jalin.tenancy.urls")),
     path("crm/", include("jalin.crm.urls")),
     path("hub/", include("jalin.hub.urls")),
+    path("service/", include("jalin.service.urls")),
+    path("brm/", include("jalin.brm.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("api/v1/", api.urls),

@@ -72,6 +72,8 @@ class NavLink:
 NAV_LINKS = (
     ("crm", _("CRM"), "crm:home", "crm.view"),
     ("catalog", _("Catalog"), "hub:catalog", "catalog.view"),
+    ("service", _("Service desk"), "service:home", "service.view"),
+    ("brm", _("Relationships"), "brm:home", "brm.view"),
     ("members", _("Members"), "tenancy:members", "members.view"),
     ("audit", _("Audit log"), "tenancy:audit_log", "audit.view"),
     ("settings", _("Settings"), "tenancy:settings", "org.manage"),
