@@ -1,96 +1,14 @@
-"""PDF of invoices, credit notes and statements of account (fpdf2).
-
-Text is set in DejaVu Sans, vendored in jalin/hub/fonts/ (DejaVu licence beside it), so any
-Unicode name prints — "Café Ñusantara", "株式会社" falls back to the font's coverage — and
-nothing is fetched at run time. Should the font files be missing, text is transliterated to
-Latin-1 instead of failing. Strings go through gettext, so the PDF is in the reader's language.
+"""PDF of invoices, credit notes and statements of account (fpdf2), drawn on the shared
+`jalin.core.pdf.DocumentPDF` (DejaVu Sans vendored in jalin/core/fonts/).
 """
-
-import logging
-import unicodedata
-from pathlib import Path
 
 from django.utils import formats
 from django.utils.translation import gettext as _
-from fpdf import FPDF
 
+from jalin.core.pdf import DocumentPDF, pdf_date
 from jalin.core.templatetags.jalin_ui import format_money
 
 from .models import InvoiceKind, PaymentTerms
-
-# fontTools logs every step of subsetting a font at INFO; keep the logs for what matters.
-logging.getLogger("fontTools").setLevel(logging.WARNING)
-
-FONT_DIR = Path(__file__).resolve().parent / "fonts"
-FONT = "DejaVu"
-FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
-
-
-def _latin1(text):
-    """Latin-1 safe text for the core fonts: accents kept where Latin-1 has them, other
-    letters decomposed to their base letter, anything else as '?'."""
-    out = []
-    for char in str(text):
-        try:
-            char.encode("latin-1")
-            out.append(char)
-        except UnicodeEncodeError:
-            base = unicodedata.normalize("NFKD", char).encode("latin-1", "ignore").decode(
-                "latin-1")
-            out.append(base or "?")
-    return "".join(out)
-
-
-class DocumentPDF(FPDF):
-    def __init__(self, title):
-        super().__init__(orientation="P", unit="mm", format="A4")
-        self.set_compression(True)
-        self.unicode = all((FONT_DIR / name).exists() for name in FONT_FILES.values())
-        if self.unicode:
-            for style, name in FONT_FILES.items():
-                self.add_font(FONT, style, str(FONT_DIR / name))
-        self.family = FONT if self.unicode else "helvetica"
-        self.set_title(self.text(title))
-        self.set_creator("Jalin")
-        self.set_auto_page_break(auto=True, margin=15)
-        self.add_page()
-        self.set_font(self.family, size=10)
-
-    def text(self, value):
-        value = "" if value is None else str(value)
-        return value if self.unicode else _latin1(value)
-
-    def footer(self):
-        self.set_y(-12)
-        self.set_font(self.family, size=8)
-        self.cell(0, 6, self.text(_("Page %(page)s") % {"page": self.page_no()}), align="R")
-
-    def heading(self, value, size=16):
-        self.set_font(self.family, "B", size)
-        self.cell(0, 9, self.text(value), new_x="LMARGIN", new_y="NEXT")
-        self.set_font(self.family, size=10)
-
-    def line_text(self, value, bold=False, size=10, height=5):
-        self.set_font(self.family, "B" if bold else "", size)
-        self.multi_cell(0, height, self.text(value), new_x="LMARGIN", new_y="NEXT")
-        self.set_font(self.family, size=10)
-
-    def row(self, cells, widths, bold=False, aligns=None, border="B"):
-        self.set_font(self.family, "B" if bold else "", 9)
-        aligns = aligns or ["L"] * len(cells)
-        for value, width, align in zip(cells, widths, aligns, strict=True):
-            self.cell(width, 6, self.text(value), border=border, align=align)
-        self.ln(6)
-        self.set_font(self.family, size=10)
-
-    def pair(self, label, value, bold=False, width=140):
-        self.set_font(self.family, "B" if bold else "", 10)
-        self.cell(width, 6, self.text(label), align="R")
-        self.cell(0, 6, self.text(value), align="R", new_x="LMARGIN", new_y="NEXT")
-        self.set_font(self.family, size=10)
-
-    def output_bytes(self):
-        return bytes(self.output())
 
 
 def _party_lines(organization):
@@ -108,7 +26,7 @@ def _party_lines(organization):
 
 
 def _date(value):
-    return formats.date_format(value, "SHORT_DATE_FORMAT") if value else ""
+    return pdf_date(value)
 
 
 def _quantity(value):
