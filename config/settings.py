@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "jalin.api",
     "jalin.crm",
     "jalin.hub",
+    "jalin.sales",
     "jalin.service",
     "jalin.brm",
     "django_tasks_db",

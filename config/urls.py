@@ -10,6 +10,7 @@ urlpatterns = [
     path("org/", include("jalin.tenancy.urls")),
     path("crm/", include("jalin.crm.urls")),
     path("hub/", include("jalin.hub.urls")),
+    path("sales/", include("jalin.sales.urls")),
     path("service/", include("jalin.service.urls")),
     path("brm/", include("jalin.brm.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

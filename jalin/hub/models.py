@@ -6,8 +6,10 @@ Money is a Decimal plus an ISO 4217 currency code. Quantities are whole units of
 product's unit of measure.
 """
 
+from decimal import Decimal
+
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -1773,3 +1775,54 @@ class BuyerAddress(models.Model):
         lines = [self.recipient, *self.street.splitlines(), place, self.region, self.country,
                  self.phone]
         return "\n".join(line.strip() for line in lines if line and line.strip())
+
+
+# --- Promotions ---------------------------------------------------------------------------
+
+
+class Promotion(models.Model):
+    """A discount rule for a period: a percentage off the customer's own price for the listed
+    products and/or categories (none listed: the whole catalog), for the listed customer
+    groups and/or buyers (none listed: every customer). Applied by the hub's pricing when an
+    order is priced; the order line keeps which promotion it got (`OrderLine.promotion`).
+    Sales campaigns announce promotions and analyse them; the hub never looks at campaigns."""
+
+    supplier = models.ForeignKey(Organization, on_delete=models.CASCADE,
+                                 related_name="hub_promotions")
+    name = models.CharField(_("name"), max_length=150)
+    code = models.CharField(_("code"), max_length=40, blank=True)
+    starts_on = models.DateField(_("from"))
+    ends_on = models.DateField(_("until"))
+    discount_percent = models.DecimalField(
+        _("discount (%)"), max_digits=5, decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("90"))])
+    products = models.ManyToManyField(Product, blank=True, related_name="+",
+                                      verbose_name=_("products"))
+    categories = models.ManyToManyField(Category, blank=True, related_name="+",
+                                        verbose_name=_("categories"))
+    customer_groups = models.ManyToManyField(CustomerGroup, blank=True, related_name="+",
+                                             verbose_name=_("customer groups"))
+    buyers = models.ManyToManyField(Organization, blank=True, related_name="+",
+                                    verbose_name=_("customers"))
+    is_active = models.BooleanField(_("active"), default=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                   null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    version = models.PositiveIntegerField(default=1)
+
+    tenant_owner = "supplier"
+
+    class Meta:
+        ordering = ["-starts_on", "-id"]
+        verbose_name = _("promotion")
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_on__gte=F("starts_on")),
+                                   name="hub_promotion_period"),
+        ]
+        indexes = [
+            models.Index(fields=["supplier", "is_active", "starts_on", "ends_on"],
+                         name="hub_promotion_active"),
+        ]
+
+    def __str__(self):
+        return self.name

@@ -71,6 +71,7 @@ class NavLink:
 # still being built) keeps the link out of the nav instead of breaking every page.
 NAV_LINKS = (
     ("crm", _("CRM"), "crm:home", "crm.view"),
+    ("sales", _("Sales"), "sales:home", "sales.view"),
     ("catalog", _("Catalog"), "hub:catalog", "catalog.view"),
     ("service", _("Service desk"), "service:home", "service.view"),
     ("brm", _("Relationships"), "brm:home", "brm.view"),
