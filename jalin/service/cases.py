@@ -144,7 +144,7 @@ def _is_member(organization, user):
                                      is_active=True).exists()
 
 
-def _check_link(organization, field, value, *, account=None):
+def _check_link(organization, field, value, *, buyer_id=None):
     """`value` (a model instance or None) must belong to `organization`; anything else reads
     as "no such thing" (404-like), never as someone else's record."""
     if value is None:
@@ -157,7 +157,6 @@ def _check_link(organization, field, value, *, account=None):
         return
     if field == "order":
         # Any order of this supplier; with a customer known, only that customer's orders.
-        buyer_id = account.hub_organization_id if account is not None else None
         if value.supplier_id != org_id or (buyer_id is not None and value.buyer_id != buyer_id):
             raise ServiceError(_("No such order."), code="not_found", field=field)
         return
@@ -201,10 +200,11 @@ def _next_number(organization):
 def case_open(*, organization, subject, kind, channel, description="", priority=None,
               actor=None, account=None, contact=None, requester=None, requester_email="",
               order=None, service=None, category="", team=None, assignee=None,
-              follow_up_of=None, now=None):
+              follow_up_of=None, now=None, buyer=None):
     """Open a case for `organization` (the supplier). `buyer` follows from the account's hub
-    organization (or the contact's account when only a contact is given). Raises ServiceError
-    and writes nothing on bad input."""
+    organization (or the contact's account when only a contact is given); a buyer that has no
+    account at the supplier yet (the portal) can be passed as `buyer` — the caller checks that
+    it trades with `organization`. Raises ServiceError and writes nothing on bad input."""
     now = _now(now)
     subject = _check_subject(subject)
     _check_choice(kind, CaseKind.values, field="kind", message=_("Choose a kind of case."))
@@ -235,9 +235,16 @@ def case_open(*, organization, subject, kind, channel, description="", priority=
                            field="contact")
     if account is not None and account.archived_at is not None and account.merged_into_id:
         account = account.merged_into
+    if account is not None:
+        if buyer is not None and account.hub_organization_id != buyer.pk:
+            raise ServiceError(_("This account is another customer's."), code="invalid",
+                               field="account")
+        buyer_id = account.hub_organization_id
+    else:
+        buyer_id = buyer.pk if buyer is not None else None
     for field, value in (("order", order), ("service", service), ("team", team),
                          ("assignee", assignee)):
-        _check_link(organization, field, value, account=account)
+        _check_link(organization, field, value, buyer_id=buyer_id)
     if follow_up_of is not None and follow_up_of.organization_id != organization.pk:
         raise ServiceError(_("No such case."), code="not_found", field="follow_up_of")
     if not requester_email:
@@ -251,8 +258,8 @@ def case_open(*, organization, subject, kind, channel, description="", priority=
             organization=organization, kind=kind, subject=subject, description=description,
             priority=priority, category=category, status=S.NEW, channel=channel,
             account=account, contact=contact,
-            buyer_id=account.hub_organization_id if account is not None else None,
-            requester=_user(requester), requester_email=requester_email, order=order,
+            buyer_id=buyer_id, requester=_user(requester), requester_email=requester_email,
+            order=order,
             service=service, team=team, assignee=_user(assignee), follow_up_of=follow_up_of,
             created_by=_user(actor), created_at=now, updated_at=now)
         case.number = _next_number(organization)
@@ -443,9 +450,10 @@ def case_update(*, case, actor, version=None, now=None, **changes):
         organization = locked.organization
         account = changes.get("account", locked.account) if "account" in changes else (
             locked.account)
+        buyer_id = account.hub_organization_id if account is not None else locked.buyer_id
         for field in LINK_FIELDS:
             if field in changes:
-                _check_link(organization, field, changes[field], account=account)
+                _check_link(organization, field, changes[field], buyer_id=buyer_id)
         contact = changes.get("contact", locked.contact)
         if contact is not None and account is not None and contact.account_id not in (
                 None, account.pk):
@@ -474,8 +482,9 @@ def case_update(*, case, actor, version=None, now=None, **changes):
         if not changed:
             _sync(case, locked)
             return case
-        if "account" in changed:
-            locked.buyer_id = account.hub_organization_id if account is not None else None
+        if "account" in changed and account is not None:
+            # The customer's portal users see the case; clearing the account keeps the buyer.
+            locked.buyer_id = account.hub_organization_id
         _touch(locked, now)
         locked.save()
         if set(changed) & set(RETARGET_FIELDS):

@@ -617,6 +617,38 @@ class CaseEvent(models.Model):
         return f"{self.case_id} {self.action}"
 
 
+class CannedReply(models.Model):
+    """A reply text agents insert into the reply box, shared by the organization's agents.
+
+    The body may hold placeholders such as {{ case.number }} or {{ contact.first_name }}; they
+    are replaced by plain-text substitution from a fixed list (`jalin.service.desk`), never
+    rendered as a template."""
+
+    organization = models.ForeignKey(
+        "tenancy.Organization", on_delete=models.CASCADE, related_name="+"
+    )
+    title = models.CharField(_("title"), max_length=120)
+    body = models.TextField(_("text"))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                   null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    version = models.PositiveIntegerField(default=1)
+
+    tenant_owner = "organization"
+
+    class Meta:
+        ordering = ["title", "id"]
+        verbose_name_plural = "canned replies"
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "title"],
+                                    name="service_canned_reply_unique_title"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+
 class SlaClockState(models.TextChoices):
     RUNNING = "running", _("Running")
     PAUSED = "paused", _("Paused")
