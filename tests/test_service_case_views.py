@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from jalin.service import cases, desk
 from jalin.service.models import (
-    Case,
     CannedReply,
+    Case,
     CaseMessage,
     CaseStatus,
     SlaClock,

@@ -37,6 +37,7 @@ from .routers import (
     hub_rfqs,
     me,
     members,
+    service_cases,
 )
 
 DESCRIPTION = """
@@ -127,6 +128,7 @@ api.add_router("", hub_returns.router)
 api.add_router("", hub_ordering.router)
 api.add_router("", hub_rfqs.router)
 api.add_router("", hub_payments.router)
+api.add_router("", service_cases.router)
 # Imports and search first: their /crm/contacts/merge, /crm/accounts/merge and
 # /crm/{accounts,contacts}/bulk must win over the /crm/contacts/{contact_id} and
 # /crm/accounts/{account_id} patterns of the CRM router.

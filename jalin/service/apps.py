@@ -6,3 +6,11 @@ class ServiceConfig(AppConfig):
     name = "jalin.service"
     label = "service"
     verbose_name = _("Service management")
+
+    def ready(self):
+        from jalin.core.housekeeping import register_housekeeping
+
+        from .cases import cases_auto_close
+
+        # Resolved cases close by themselves after cases.AUTO_CLOSE_DAYS; hourly is plenty.
+        register_housekeeping("service.cases_auto_close", cases_auto_close, every_seconds=3600)

@@ -16,11 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from jalin.crm.models import Account
 from jalin.hub import order_selectors
-from jalin.hub import selectors as hub_selectors
 from jalin.tenancy.decorators import org_required
-from jalin.tenancy.models import Organization
 from jalin.tenancy.roles import SERVICE_EDIT, SERVICE_VIEW, has_perm
 
 from . import case_selectors as sel
@@ -36,6 +33,7 @@ from .models import (
     Service,
     ServiceStatus,
 )
+from .portal import portal_open_case, supplier_choices
 
 PER_PAGE = 25
 HOME_CASES = 10
@@ -75,39 +73,6 @@ def home(request):
 
 
 # --- Portal cases --------------------------------------------------------------------------
-
-
-def supplier_choices(buyer):
-    """Suppliers the buyer may open cases with: those it trades with on the hub and those
-    that keep a CRM account linked to it."""
-    trading = {rel.supplier_id: rel.supplier
-               for rel in hub_selectors.suppliers_for_buyer(buyer=buyer)}
-    linked_ids = set(Account.objects.filter(hub_organization=buyer, archived_at__isnull=True)
-                     .values_list("organization_id", flat=True)) - set(trading)
-    linked = Organization.objects.filter(pk__in=linked_ids, is_supplier=True)
-    choices = list(trading.values()) + list(linked)
-    return sorted(choices, key=lambda org: (org.name.lower(), org.pk))
-
-
-def portal_open_case(*, buyer, supplier, user, subject, kind, description, order=None,
-                     service=None, channel=CaseChannel.PORTAL):
-    """Open a case from the customer's side (portal or API): against a supplier the buyer
-    may write to, on the supplier's account linked to the buyer (when there is one)."""
-    if supplier is None or supplier.pk not in {org.pk for org in supplier_choices(buyer)}:
-        raise ServiceError(_("Choose a supplier you trade with."), code="not_found",
-                           field="supplier")
-    if order is not None and (order.buyer_id != buyer.pk or order.supplier_id != supplier.pk):
-        raise ServiceError(_("No such order."), code="not_found", field="order")
-    if service is not None and (service.organization_id != supplier.pk
-                                or service.status not in (ServiceStatus.LIVE,
-                                                          ServiceStatus.PENDING_RETIREMENT)):
-        raise ServiceError(_("No such service."), code="not_found", field="service")
-    account = sel.account_for_buyer(organization=supplier, buyer=buyer)
-    return cases.case_open(
-        organization=supplier, subject=subject, kind=kind, channel=channel,
-        description=description, actor=user, account=account,
-        buyer=buyer if account is None else None, requester=user,
-        requester_email=getattr(user, "email", "") or "", order=order, service=service)
 
 
 @org_required(SERVICE_VIEW)

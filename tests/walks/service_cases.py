@@ -58,3 +58,51 @@ def victim_records(*, org, owner, records):
     team = desk.team_create(organization=org, actor=owner, name="Victim Supply Secret team",
                             members=[owner])
     return {"service_case": case, "service_canned_reply": reply, "service_team": team}
+
+ROUTES.update({
+    "api/v1/service/cases": Route(OWN, methods=("GET", "POST"), body={}),
+    "api/v1/service/cases/<case_id>": Route(
+        REFUSE, kwargs={"case_id": "service_case"}, methods=("GET", "PATCH"),
+        body={"version": 1, "priority": "low"}),
+    "api/v1/service/cases/<case_id>/status": Route(
+        REFUSE, kwargs={"case_id": "service_case"}, methods=("POST",),
+        body={"status": "open"}),
+    "api/v1/service/cases/<case_id>/merge": Route(
+        REFUSE, kwargs={"case_id": "service_case"}, methods=("POST",), body={"target_id": 1}),
+    "api/v1/service/cases/<case_id>/messages": Route(
+        REFUSE, kwargs={"case_id": "service_case"}, methods=("GET", "POST"),
+        body={"body": "outsider"}),
+    "api/v1/service/cases/<case_id>/canned-replies/<reply_id>": Route(
+        REFUSE, kwargs={"case_id": "service_case", "reply_id": "service_canned_reply"},
+        methods=("GET",)),
+    "api/v1/service/portal/cases": Route(OWN, methods=("GET", "POST"), body={}),
+    "api/v1/service/portal/cases/<case_id>": Route(
+        REFUSE, kwargs={"case_id": "service_case"}, methods=("GET",)),
+    "api/v1/service/portal/cases/<case_id>/messages": Route(
+        REFUSE, kwargs={"case_id": "service_case"}, methods=("GET", "POST"),
+        body={"body": "outsider"}),
+    "api/v1/service/canned-replies": Route(OWN, methods=("GET", "POST"), body={}),
+    "api/v1/service/canned-replies/<reply_id>": Route(
+        REFUSE, kwargs={"reply_id": "service_canned_reply"}, methods=("GET", "PATCH", "DELETE"),
+        body={"title": "x", "body": "y", "version": 1}),
+    "api/v1/service/teams": Route(OWN, methods=("GET", "POST"), body={}),
+    "api/v1/service/teams/<team_id>": Route(
+        REFUSE, kwargs={"team_id": "service_team"}, methods=("GET", "PATCH"),
+        body={"name": "outsider"}),
+})
+
+API_ROUTES.update({
+    "/api/v1/service/cases": {"get", "post"},
+    "/api/v1/service/cases/{case_id}": {"get", "patch"},
+    "/api/v1/service/cases/{case_id}/status": {"post"},
+    "/api/v1/service/cases/{case_id}/merge": {"post"},
+    "/api/v1/service/cases/{case_id}/messages": {"get", "post"},
+    "/api/v1/service/cases/{case_id}/canned-replies/{reply_id}": {"get"},
+    "/api/v1/service/portal/cases": {"get", "post"},
+    "/api/v1/service/portal/cases/{case_id}": {"get"},
+    "/api/v1/service/portal/cases/{case_id}/messages": {"get", "post"},
+    "/api/v1/service/canned-replies": {"get", "post"},
+    "/api/v1/service/canned-replies/{reply_id}": {"get", "patch", "delete"},
+    "/api/v1/service/teams": {"get", "post"},
+    "/api/v1/service/teams/{team_id}": {"get", "patch"},
+})

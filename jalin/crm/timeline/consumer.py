@@ -9,9 +9,10 @@ to check that the account/contact still exists; it never imports the hub or any 
   indexed range scan: its own lines and its contacts' lines.
 - Hub and service events (`hub.relationship.*`, `hub.order.*`, `hub.invoice.*`,
   `hub.credit_note.*`, `hub.payment.*`, `hub.return.*`, RFQ and quote steps,
-  `service.case.*`) name the buyer (`buyer_id`); the event's organization is the supplier.
-  They land on the supplier's account linked to that buyer on the hub (the oldest one when
-  several are linked).
+  service case milestones) name the buyer (`buyer_id`); the event's organization is the
+  supplier. They land on the supplier's account linked to that buyer on the hub (the oldest
+  one when several are linked). A service event naming its `account_id` (a case) lands on
+  that account, linked to the hub or not.
 - Idempotent: one line per (organization, event id), written with
   `bulk_create(ignore_conflicts=True)`, so a redelivered or replayed event changes nothing.
 - A record deleted meanwhile is skipped; an event about nothing the CRM knows is ignored.
@@ -48,7 +49,12 @@ CATEGORY_BY_PREFIX = (
     ("hub.quote.accepted", HUB),
     ("hub.quote.declined", HUB),
     ("hub.quote.expired", HUB),
-    ("service.case.", SERVICE),
+    # Service desk cases: the milestones, not every message or field edit.
+    ("service.case.opened", SERVICE),
+    ("service.case.resolved", SERVICE),
+    ("service.case.closed", SERVICE),
+    ("service.case.reopened", SERVICE),
+    ("service.case.merged", SERVICE),
     # The older "<module>.<noun>_<verb>" spelling (docs/events.md's example).
     ("hub.order_", HUB),
     ("hub.invoice_", HUB),
@@ -104,6 +110,11 @@ def _targets(event, category):
     """(account_id, contact_id) the event belongs to, both checked to exist in the org."""
     organization_id = event.organization_id
     payload = event.payload or {}
+    if event.type.startswith("service.") and _int(payload.get("account_id")) is not None:
+        # A case names its account (which need not be linked to a buyer on the hub).
+        account_id = _int(payload["account_id"])
+        if Account.objects.filter(organization_id=organization_id, pk=account_id).exists():
+            return account_id, None
     if event.type.startswith(BUYER_PREFIXES):
         buyer_id = _int(payload.get("buyer_id"))
         if buyer_id is None:

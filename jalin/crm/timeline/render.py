@@ -62,6 +62,8 @@ SENTENCES = {
     "service.case.opened": _("Service case opened: %(title)s"),
     "service.case.resolved": _("Service case resolved: %(title)s"),
     "service.case.closed": _("Service case closed: %(title)s"),
+    "service.case.reopened": _("Service case reopened: %(title)s"),
+    "service.case.merged": _("Service case merged into another (duplicate): %(title)s"),
 }
 GENERIC = _("%(event_type)s: %(title)s")
 
@@ -84,6 +86,7 @@ ACTIVITY_KINDS = {
 RECORD_LINKS = {
     "crm.activity": "crm:activity_detail",
     "crm.document": "crm:document_detail",
+    "service.case": "service:case_detail",
 }
 
 
