@@ -21,6 +21,31 @@ hypothesis_settings.register_profile("jalin", deadline=None)
 hypothesis_settings.load_profile("jalin")
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix,
+                                 tmp_path_factory):
+    """On SQLite the test database is a file (in a temporary directory of this run), never
+    Django's default in-memory database.
+
+    Django's in-memory test database does not behave like the production file under
+    concurrent requests: the live server (`live_server`, browser tests) either hands its one
+    connection to every request thread (`connections_override`, when the database is set up
+    before the server starts), so overlapping requests interleave on one connection and one
+    transaction state, or its threads open shared-cache connections, whose table locks fail at
+    once instead of waiting. A double-clicked button then answered 500 ('cannot release
+    savepoint - SQL statements in progress', 'database table is locked'). With a file, each
+    request thread has its own connection and WAL, BEGIN IMMEDIATE and the busy timeout
+    serialize the writers, as in production."""
+    from django.db import connections
+
+    for alias in connections:
+        settings_dict = connections[alias].settings_dict
+        if settings_dict["ENGINE"] == "django.db.backends.sqlite3" and not (
+                settings_dict.get("TEST") or {}).get("NAME"):
+            directory = tmp_path_factory.mktemp("sqlite")
+            settings_dict.setdefault("TEST", {})["NAME"] = str(directory / f"test_{alias}.sqlite3")
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _private_files_in_a_temporary_directory(tmp_path_factory):
     """Uploaded documents and import files of the whole test run go to a temporary

@@ -5,7 +5,6 @@ order" and gets one order at the quoted price."""
 import re
 
 import pytest
-from django.db import connection
 from django.urls import reverse
 
 from jalin.hub import stock
@@ -20,10 +19,6 @@ from tests.conftest import make_org, make_user
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.mark.skipif(
-    connection.vendor == "sqlite",
-    reason="known bug, to fix next: on SQLite a double-clicked Accept intermittently fails with "
-           "'cannot release savepoint - SQL statements in progress' (500); PostgreSQL passes")
 def test_request_quote_accept_in_the_browser(browser, page, live_server, org, owner,
                                              console_messages):
     base = make_price_list(org, owner, "Base", is_base=True)
