@@ -26,6 +26,7 @@ from .errors import PROBLEM_CONTENT_TYPE, install_problem_handlers, problem_resp
 from .routers import (
     activity,
     auth,
+    brm_reviews,
     hub,
     hub_addresses,
     hub_catalog,
@@ -140,3 +141,4 @@ api.add_router("", crm_documents_router)
 api.add_router("", crm_threads_router)
 api.add_router("", crm_timeline_router)
 api.add_router("", notifications_router)
+api.add_router("", brm_reviews.router)

@@ -490,6 +490,13 @@ class ServiceReview(models.Model):
 
     class Meta:
         ordering = ["-scheduled_for", "-id"]
+        constraints = [
+            # One review per customer and date (the scheduling job may run any number of
+            # times); a cancelled review frees its date.
+            models.UniqueConstraint(fields=["account", "scheduled_for"],
+                                    condition=~models.Q(status="cancelled"),
+                                    name="brm_review_once_per_day"),
+        ]
         indexes = [
             models.Index(fields=["organization", "scheduled_for"], name="brm_review_date"),
             models.Index(fields=["buyer", "status"], name="brm_review_buyer"),
@@ -497,3 +504,34 @@ class ServiceReview(models.Model):
 
     def __str__(self):
         return f"{self.account_id} {self.scheduled_for}"
+
+
+class Referral(models.Model):
+    """A customer recommended us to another company (a referral): who referred, whom, when.
+    The referred company is a CRM account when we know it, else just its name."""
+
+    organization = models.ForeignKey(
+        "tenancy.Organization", on_delete=models.CASCADE, related_name="+"
+    )
+    referrer = models.ForeignKey("crm.Account", verbose_name=_("referred by"),
+                                 on_delete=models.CASCADE, related_name="+")
+    referred_account = models.ForeignKey("crm.Account", verbose_name=_("referred account"),
+                                         on_delete=models.SET_NULL, null=True, blank=True,
+                                         related_name="+")
+    referred_name = models.CharField(_("referred company"), max_length=200)
+    referred_on = models.DateField(_("date"), default=timezone.localdate)
+    note = models.TextField(_("note"), blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                   null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    tenant_owner = "organization"
+
+    class Meta:
+        ordering = ["-referred_on", "-id"]
+        indexes = [
+            models.Index(fields=["organization", "referred_on"], name="brm_referral_date"),
+        ]
+
+    def __str__(self):
+        return f"{self.referrer_id} → {self.referred_name}"
