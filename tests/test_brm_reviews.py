@@ -269,6 +269,8 @@ def test_portal_isolation(world, owner, buyer_user, buyer_org, outsider_client):
     # Not held yet: invisible to the buyer.
     assert buyer.get(f"/brm/portal/reviews/{review.pk}/").status_code == 404
     reviews.review_hold(review=review, actor=owner, minutes="Thanks", now=at(2026, 12, 1, 11))
+    home = buyer.get("/service/").content.decode()
+    assert 'href="/brm/portal/reviews/"' in home
     listing = buyer.get("/brm/portal/reviews/").content.decode()
     assert f"/brm/portal/reviews/{review.pk}/" in listing
     page = buyer.get(f"/brm/portal/reviews/{review.pk}/")
