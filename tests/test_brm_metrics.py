@@ -25,7 +25,7 @@ from jalin.hub.orders import order_place
 from jalin.hub.testing import link_buyer, make_price_list, make_product, set_price
 from jalin.tenancy.models import Membership
 
-from .brm_world import World, at
+from .brm_review_world import World, at
 from .conftest import make_org
 
 DAY = datetime.date

@@ -25,7 +25,7 @@ from jalin.service.models import Agreement, InvitationStatus
 from jalin.tenancy.models import Membership
 from jalin.tenancy.roles import Role
 
-from .brm_world import World, at
+from .brm_review_world import World, at
 from .conftest import make_org, make_user
 from .pdf_text import pdf_text
 
