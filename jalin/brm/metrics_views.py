@@ -78,8 +78,14 @@ def record_links(period, account_id):
 
 def _summary(overall, links):
     """(key, label, value, unit, link) rows of the summary table."""
+    seen = {}
+
     def row(key, label, value, unit="", link=""):
-        return {"key": key, "label": label, "value": value, "unit": unit, "link": link}
+        # `id` is unique per row (several rows share one definition `key`).
+        seen[key] = seen.get(key, 0) + 1
+        row_id = key if seen[key] == 1 else f"{key}-{seen[key]}"
+        return {"key": key, "id": row_id, "label": label, "value": value, "unit": unit,
+                "link": link}
 
     return [
         row("customers", _("Customers"), overall["customers"], link=links["customers"]),
