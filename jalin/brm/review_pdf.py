@@ -52,12 +52,10 @@ def review_pdf(*, review, report, supplier_name):
         pdf.ln(2)
         pdf.line_text(_("Recorded SLA results per agreement"), bold=True, size=9)
         for row in sla["results"]:
-            agreement = (f"AGR-{row['agreement_number']}" if row.get("agreement_number")
-                         else _("Default policy"))
             pdf.line_text(
-                f"{(row.get('period') or '')[:7]} {agreement} {row.get('metric_label', '')} "
-                f"{row.get('priority_label', '')}: {row['achieved']}/{row['total']} = "
-                f"{_num(row.get('attainment_percent'), ' %')} "
+                f"AGR-{row['agreement_number']} {row.get('metric_label', '')} "
+                f"{row.get('priority_label', '')} {_day(row['period_start'])}–"
+                f"{_day(row['period_end'])}: {_num(row.get('attainment_percent'), ' %')} "
                 f"({_('required')} {_num(row.get('required_percent'), ' %')})", size=9)
     pdf.ln(3)
 

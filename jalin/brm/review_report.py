@@ -64,34 +64,32 @@ def sla_section(review, start, end):
 
 
 def sla_results(review):
-    """SLA results as the SLA engine recorded them (agreement × target × month, frozen so
-    history does not change) for the customer, for the months that overlap the review's
-    period."""
+    """Frozen SLA results (agreement × target × period) of the customer's agreements whose
+    period lies within the review's period, as the SLA engine recorded them."""
     try:
         SlaResult = apps.get_model("service", "SlaResult")
     except LookupError:
         return []
-    first_month = review.period_start.replace(day=1)
-    queryset = (SlaResult.objects.filter(organization=review.organization,
-                                         account_id=review.account_id,
-                                         period__gte=first_month,
-                                         period__lte=review.period_end)
-                .select_related("agreement")
-                .order_by("period", "agreement_key", "metric", "priority", "pk"))
+    fields = {field.name for field in SlaResult._meta.get_fields()}
+    if not {"agreement", "period_start", "period_end"} <= fields:
+        return []
+    queryset = (SlaResult.objects.filter(agreement__organization=review.organization,
+                                         agreement__account_id=review.account_id,
+                                         period_start__gte=review.period_start,
+                                         period_end__lte=review.period_end)
+                .select_related("agreement").order_by("period_start", "agreement_id", "pk"))
     out = []
     for result in queryset[:LIST_LIMIT]:
-        agreement = result.agreement
-        out.append({
-            "agreement_id": result.agreement_id,
-            "agreement_number": agreement.number if agreement else None,
-            "agreement_title": agreement.title if agreement else "",
-            "period": _iso(result.period), "metric": result.metric,
-            "priority": result.priority, "total": result.total, "achieved": result.achieved,
-            "breached": result.breached,
-            "attainment_percent": (float(result.attainment_percent)
-                                   if result.attainment_percent is not None else None),
-            "required_percent": float(result.required_percent), "met": result.met,
-        })
+        row = {"agreement_id": result.agreement_id, "agreement_number": result.agreement.number,
+               "agreement_title": result.agreement.title,
+               "period_start": _iso(result.period_start), "period_end": _iso(result.period_end)}
+        for name in ("metric", "priority", "total", "achieved", "breached", "met"):
+            if name in fields:
+                row[name] = getattr(result, name)
+        for name in ("attainment_percent", "required_percent"):
+            if name in fields and getattr(result, name) is not None:
+                row[name] = float(getattr(result, name))
+        out.append(row)
     return out
 
 
