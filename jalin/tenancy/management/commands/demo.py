@@ -570,6 +570,13 @@ class Command(BaseCommand):
             for crm in CRM:
                 self._ensure_crm(crm, organizations, users, created)
         _deliver_events()  # the CRM timeline is fed by events, as it is by the worker
+        from jalin.service.demo import seed_service_desk
+
+        with transaction.atomic():
+            created["cases"] = seed_service_desk(
+                supplier=organizations["sinar-distribusi"],
+                buyer=organizations["toko-bangunan-sejahtera"], users=users)
+        _deliver_events()
 
         self.stdout.write(self.style.SUCCESS(
             f"Demo hub ready: {created_orgs} organizations, {created_users} people and "
@@ -599,6 +606,9 @@ class Command(BaseCommand):
         ))
         self.stdout.write(self.style.SUCCESS(
             f"CRM history: {created.get('activities', 0)} activities created."
+        ))
+        self.stdout.write(self.style.SUCCESS(
+            f"Service desk: {created.get('cases', 0)} cases created."
         ))
         self._print_credentials(password)
 
