@@ -25,7 +25,7 @@ def test_complaint_reply_resolve(browser, page, live_server, org, owner, console
     # The buyer opens a complaint in the portal.
     sign_in(page, live_server, "lina")
     page.goto(live_server.url + reverse("service:home"))
-    page.get_by_role("link", name="New case").first.click()
+    page.locator("#portal-new-case").click()
     page.locator("#portal-kind").select_option("complaint")
     page.locator("#portal-subject").fill("Tiles arrived broken")
     page.locator("#portal-description").fill("Six boxes of 40 were broken.")
