@@ -455,3 +455,34 @@ def test_portal_new_case_with_own_order(org, owner):
 
 def test_portal_is_404_for_supplier_only_orgs(world, owner_client):
     assert owner_client.get(reverse("service:portal_cases")).status_code == 404
+
+
+def test_detail_and_portal_query_counts_do_not_grow(world, owner_client,
+                                                    django_assert_max_num_queries):
+    case = open_case(world, contact=world.contact)
+    add_clock(case, due_in=datetime.timedelta(hours=1))
+    buyer = client_for(world.buyer_user)
+
+    def talk(count):
+        for index in range(count):
+            cases.case_add_message(case=case, body=f"note {index}", from_staff=True,
+                                   channel="staff", visibility="internal", author=world.agent)
+            cases.case_add_message(case=case, body=f"reply {index}", from_staff=True,
+                                   channel="staff", author=world.owner)
+            cases.case_add_message(case=case, body=f"customer {index}", from_staff=False,
+                                   channel="portal", author=world.buyer_user)
+
+    talk(1)
+    detail = reverse("service:case_detail", args=[case.pk])
+    portal = reverse("service:portal_case_detail", args=[case.pk])
+    owner_client.get(detail)
+    buyer.get(portal)
+    with django_assert_max_num_queries(40) as staff_queries:
+        owner_client.get(detail)
+    with django_assert_max_num_queries(20) as portal_queries:
+        buyer.get(portal)
+    talk(8)
+    with django_assert_max_num_queries(len(staff_queries.captured_queries)):
+        assert owner_client.get(detail).status_code == 200
+    with django_assert_max_num_queries(len(portal_queries.captured_queries)):
+        assert buyer.get(portal).status_code == 200
