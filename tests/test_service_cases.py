@@ -255,6 +255,14 @@ def test_auto_close_after_days_is_idempotent(world):
     assert events(old, "service.case.closed").count() == 1
 
 
+def test_auto_close_days_come_from_the_setting(world, settings):
+    settings.JALIN_SERVICE_AUTO_CLOSE_DAYS = 2
+    case = open_case(world)
+    cases.case_set_status(case=case, status="resolved", actor=world.agent, now=T0)
+    assert cases.cases_auto_close(now=T0 + datetime.timedelta(days=1)) == 0
+    assert cases.cases_auto_close(now=T0 + datetime.timedelta(days=2, seconds=1)) == 1
+
+
 # --- Updating ------------------------------------------------------------------------------
 
 

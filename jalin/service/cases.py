@@ -21,6 +21,7 @@ message on a waiting or resolved case reopens it; the first public staff reply r
 
 import datetime
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
@@ -397,10 +398,13 @@ def case_set_status(*, case, status, actor, note="", now=None, version=None):
     return case
 
 
-def cases_auto_close(*, now=None, days=AUTO_CLOSE_DAYS, limit=500):
-    """Close cases resolved more than `days` days ago (housekeeping). Idempotent: a case
-    closed already is not touched again; each case is closed in its own transaction."""
+def cases_auto_close(*, now=None, days=None, limit=500):
+    """Close cases resolved more than `days` days ago (default: the setting
+    JALIN_SERVICE_AUTO_CLOSE_DAYS, else AUTO_CLOSE_DAYS) — the housekeeping job. Idempotent:
+    a case closed already is not touched again; each case is closed in its own transaction."""
     now = _now(now)
+    if days is None:
+        days = int(getattr(settings, "JALIN_SERVICE_AUTO_CLOSE_DAYS", AUTO_CLOSE_DAYS))
     cutoff = now - datetime.timedelta(days=days)
     ids = list(Case.objects.filter(status=S.RESOLVED, resolved_at__lte=cutoff)
                .order_by("resolved_at", "id").values_list("pk", flat=True)[:limit])
