@@ -162,7 +162,10 @@ def _check_link(organization, field, value, *, buyer_id=None):
             raise ServiceError(_("No such order."), code="not_found", field=field)
         return
     if getattr(value, "organization_id", None) != org_id:
-        raise ServiceError(_("No such %(what)s.") % {"what": field}, code="not_found",
+        messages = {"account": _("No such account."), "contact": _("No such contact."),
+                    "service": _("No such service."), "team": _("No such team."),
+                    "agreement": _("No such agreement.")}
+        raise ServiceError(messages.get(field, _("No such record.")), code="not_found",
                            field=field)
     if field == "team" and value.archived_at is not None:
         raise ServiceError(_("This team is archived."), code="archived", field=field)
