@@ -17,6 +17,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from jalin.core.storage import private_storage
 from jalin.tenancy.models import validate_time_zone
 
 
@@ -360,6 +361,8 @@ class Agreement(models.Model):
                               on_delete=models.SET_NULL, null=True, blank=True,
                               related_name="+")
     notes = models.TextField(_("notes"), blank=True)
+    # Incremented each time the agreement goes to "pending signature" (see AgreementSignature).
+    signature_round = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     version = models.PositiveIntegerField(default=1)
@@ -420,14 +423,91 @@ class AgreementSignature(models.Model):
     decision = models.CharField(max_length=10, choices=SignatureDecision.choices)
     comment = models.TextField(blank=True)
     decided_at = models.DateTimeField(default=timezone.now)
+    # Which signature round (Agreement.signature_round) this answers: each time the agreement
+    # goes to "pending signature" a new round starts; each party answers once per round.
+    round = models.PositiveIntegerField(default=1)
 
     tenant_owner = "agreement__organization"
 
     class Meta:
         ordering = ["decided_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["agreement", "round", "party"],
+                                    name="service_signature_once_per_round"),
+        ]
 
     def __str__(self):
         return f"{self.signer_name}: {self.decision}"
+
+
+class AgreementCounter(models.Model):
+    """Last agreement number (AGR-n) per organization; locked while numbering, so two
+    agreements created at once never get the same number."""
+
+    organization = models.OneToOneField("tenancy.Organization", on_delete=models.CASCADE,
+                                        related_name="+")
+    last_number = models.PositiveIntegerField(default=0)
+
+    tenant_owner = "organization"
+
+    def __str__(self):
+        return f"{self.organization_id}: {self.last_number}"
+
+
+class AgreementReminderKind(models.TextChoices):
+    REVIEW = "review", _("Review due")
+    RENEWAL = "renewal", _("Renewal notice")
+
+
+class AgreementReminder(models.Model):
+    """A reminder sent for an agreement: at most one per agreement, kind and date (the review
+    date or the end date it warns about), however often the job runs."""
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="reminders")
+    kind = models.CharField(max_length=10, choices=AgreementReminderKind.choices)
+    # The date the reminder is about (review_on, or ends_on for a renewal).
+    due_on = models.DateField()
+    notified_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                      null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    tenant_owner = "agreement__organization"
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["agreement", "kind", "due_on"],
+                                    name="service_agreement_reminder_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.agreement_id} {self.kind} {self.due_on}"
+
+
+class AgreementDocument(models.Model):
+    """A file attached to an agreement (the signed contract, annexes). Stored in the private
+    storage and only ever served as a download to the agreement's parties."""
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="documents")
+    title = models.CharField(_("title"), max_length=200)
+    file = models.FileField(max_length=300, storage=private_storage)
+    original_name = models.CharField(_("file name"), max_length=255)
+    size = models.PositiveBigIntegerField()
+    content_type = models.CharField(max_length=100)
+    sha256 = models.CharField(max_length=64)
+    # Shown to the customer in the portal (false: internal working papers).
+    shared_with_customer = models.BooleanField(_("visible to the customer"), default=True)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                    null=True, blank=True, related_name="+")
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    tenant_owner = "agreement__organization"
+
+    class Meta:
+        ordering = ["-uploaded_at", "-id"]
+
+    def __str__(self):
+        return self.title
 
 
 # --- Service desk -------------------------------------------------------------------------

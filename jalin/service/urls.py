@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import case_views, desk_views, portal_views
+from . import agreement_views, case_views, catalogue_views, desk_views, portal_views
 
 app_name = "service"
 urlpatterns = [
@@ -31,4 +31,35 @@ urlpatterns = [
     path("my/cases/<int:pk>/", portal_views.portal_case_detail, name="portal_case_detail"),
     path("my/cases/<int:pk>/reply/", portal_views.portal_case_reply,
          name="portal_case_reply"),
+    # Service portfolio (brmport)
+    path("catalogue/", catalogue_views.service_list, name="services"),
+    path("catalogue/new/", catalogue_views.service_create, name="service_create"),
+    path("catalogue/<int:pk>/", catalogue_views.service_detail, name="service_detail"),
+    path("catalogue/<int:pk>/edit/", catalogue_views.service_edit, name="service_edit"),
+    path("catalogue/<int:pk>/status/", catalogue_views.service_transition,
+         name="service_transition"),
+    path("catalogue/<int:pk>/customers/", catalogue_views.subscription_add,
+         name="subscription_add"),
+    path("subscriptions/<int:pk>/end/", catalogue_views.subscription_end,
+         name="subscription_end"),
+    # Agreement portfolio (brmport)
+    path("agreements/", agreement_views.agreement_list, name="agreements"),
+    path("agreements/export.csv", agreement_views.agreement_export, name="agreement_export"),
+    path("agreements/new/", agreement_views.agreement_create, name="agreement_create"),
+    path("agreements/<int:pk>/", agreement_views.agreement_detail, name="agreement_detail"),
+    path("agreements/<int:pk>/edit/", agreement_views.agreement_edit, name="agreement_edit"),
+    path("agreements/<int:pk>/status/", agreement_views.agreement_transition,
+         name="agreement_transition"),
+    path("agreements/<int:pk>/sign/", agreement_views.agreement_sign, name="agreement_sign"),
+    path("agreements/<int:pk>/documents/", agreement_views.agreement_document_add,
+         name="agreement_document_add"),
+    path("agreements/<int:pk>/documents/<int:document_id>/",
+         agreement_views.agreement_document_download, name="agreement_document"),
+    path("my/agreements/", agreement_views.portal_agreement_list, name="portal_agreements"),
+    path("my/agreements/<int:pk>/", agreement_views.portal_agreement_detail,
+         name="portal_agreement_detail"),
+    path("my/agreements/<int:pk>/sign/", agreement_views.portal_agreement_sign,
+         name="portal_agreement_sign"),
+    path("my/agreements/<int:pk>/documents/<int:document_id>/",
+         agreement_views.portal_agreement_document, name="portal_agreement_document"),
 ]
