@@ -39,6 +39,7 @@ from .routers import (
     me,
     members,
     service_cases,
+    service_portfolio,
 )
 
 DESCRIPTION = """
@@ -130,6 +131,7 @@ api.add_router("", hub_ordering.router)
 api.add_router("", hub_rfqs.router)
 api.add_router("", hub_payments.router)
 api.add_router("", service_cases.router)
+api.add_router("", service_portfolio.router)
 # Imports and search first: their /crm/contacts/merge, /crm/accounts/merge and
 # /crm/{accounts,contacts}/bulk must win over the /crm/contacts/{contact_id} and
 # /crm/accounts/{account_id} patterns of the CRM router.
