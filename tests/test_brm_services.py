@@ -6,8 +6,8 @@ import pytest
 from django.test import Client
 
 from jalin.api.testing import ApiClient
-from jalin.core.models import AuditLog
 from jalin.core.events_models import Event
+from jalin.core.models import AuditLog
 from jalin.service import service_catalogue
 from jalin.service.models import Service, ServiceStatusChange, ServiceSubscription
 from jalin.tenancy.services import TenancyError
