@@ -26,6 +26,7 @@ from .errors import PROBLEM_CONTENT_TYPE, install_problem_handlers, problem_resp
 from .routers import (
     activity,
     auth,
+    brm_customers,
     brm_reviews,
     hub,
     hub_addresses,
@@ -132,6 +133,7 @@ api.add_router("", hub_rfqs.router)
 api.add_router("", hub_payments.router)
 api.add_router("", service_cases.router)
 api.add_router("", service_portfolio.router)
+api.add_router("", brm_customers.router)
 # Imports and search first: their /crm/contacts/merge, /crm/accounts/merge and
 # /crm/{accounts,contacts}/bulk must win over the /crm/contacts/{contact_id} and
 # /crm/accounts/{account_id} patterns of the CRM router.

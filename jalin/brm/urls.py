@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import metrics_views, review_views
+from . import customer_views, metrics_views, review_views
 
 app_name = "brm"
 urlpatterns = [
@@ -20,4 +20,15 @@ urlpatterns = [
     path("metrics/", metrics_views.metrics_page, name="metrics"),
     path("metrics/export.csv", metrics_views.metrics_export, name="metrics_export"),
     path("referrals/", metrics_views.referral_list, name="referrals"),
+    # Customer portfolio (brmport)
+    path("", customer_views.home, name="home"),
+    path("customers/export.csv", customer_views.export, name="portfolio_export"),
+    path("customers/<int:pk>/", customer_views.customer_detail, name="customer"),
+    path("customers/<int:pk>/profile/", customer_views.profile_save, name="profile_save"),
+    path("customers/<int:pk>/objectives/", customer_views.objective_add, name="objective_add"),
+    path("objectives/<int:pk>/", customer_views.objective_edit, name="objective_edit"),
+    path("customers/<int:pk>/stakeholders/", customer_views.stakeholder_add,
+         name="stakeholder_add"),
+    path("stakeholders/<int:pk>/remove/", customer_views.stakeholder_remove,
+         name="stakeholder_remove"),
 ]

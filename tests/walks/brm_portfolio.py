@@ -66,6 +66,39 @@ ROUTES = {
     "api/v1/portal/agreements/<agreement_id>/signatures": Route(
         REFUSE, kwargs={"agreement_id": "svc_agreement"}, methods=("POST",),
         body={"decision": "signed"}),
+    # Customer portfolio
+    "brm/": Route(OWN, methods=("GET",)),
+    "brm/customers/export.csv": Route(OWN, methods=("GET",)),
+    "brm/customers/<int:pk>/": Route(REFUSE, kwargs={"pk": "crm_account"}, methods=("GET",)),
+    "brm/customers/<int:pk>/profile/": Route(REFUSE, kwargs={"pk": "crm_account"},
+                                             methods=("POST",)),
+    "brm/customers/<int:pk>/objectives/": Route(REFUSE, kwargs={"pk": "crm_account"},
+                                                methods=("POST",)),
+    "brm/objectives/<int:pk>/": Route(REFUSE, kwargs={"pk": "brm_objective"},
+                                      methods=("POST",)),
+    "brm/customers/<int:pk>/stakeholders/": Route(REFUSE, kwargs={"pk": "crm_account"},
+                                                  methods=("POST",)),
+    "brm/stakeholders/<int:pk>/remove/": Route(REFUSE, kwargs={"pk": "brm_stakeholder"},
+                                               methods=("POST",)),
+    "api/v1/brm/customers": Route(OWN, methods=("GET",)),
+    "api/v1/brm/customers/<account_id>": Route(
+        REFUSE, kwargs={"account_id": "crm_account"}, methods=("GET",)),
+    "api/v1/brm/customers/<account_id>/revenue": Route(
+        REFUSE, kwargs={"account_id": "crm_account"}, methods=("GET",)),
+    "api/v1/brm/customers/<account_id>/profile": Route(
+        REFUSE, kwargs={"account_id": "crm_account"}, methods=("PATCH",),
+        body={"health": "critical", "health_note": "x"}),
+    "api/v1/brm/customers/<account_id>/objectives": Route(
+        REFUSE, kwargs={"account_id": "crm_account"}, methods=("GET", "POST"),
+        body={"title": "x"}),
+    "api/v1/brm/objectives/<objective_id>": Route(
+        REFUSE, kwargs={"objective_id": "brm_objective"}, methods=("PATCH",),
+        body={"version": 1, "title": "x"}),
+    "api/v1/brm/customers/<account_id>/stakeholders": Route(
+        REFUSE, kwargs={"account_id": "crm_account"}, methods=("GET", "POST"),
+        body={"contact_id": 1, "role": "sponsor"}),
+    "api/v1/brm/stakeholders/<stakeholder_id>": Route(
+        REFUSE, kwargs={"stakeholder_id": "brm_stakeholder"}, methods=("DELETE",)),
 }
 
 API_ROUTES = {
@@ -81,6 +114,14 @@ API_ROUTES = {
     "/api/v1/portal/agreements": {"get"},
     "/api/v1/portal/agreements/{agreement_id}": {"get"},
     "/api/v1/portal/agreements/{agreement_id}/signatures": {"post"},
+    "/api/v1/brm/customers": {"get"},
+    "/api/v1/brm/customers/{account_id}": {"get"},
+    "/api/v1/brm/customers/{account_id}/revenue": {"get"},
+    "/api/v1/brm/customers/{account_id}/profile": {"patch"},
+    "/api/v1/brm/customers/{account_id}/objectives": {"get", "post"},
+    "/api/v1/brm/objectives/{objective_id}": {"patch"},
+    "/api/v1/brm/customers/{account_id}/stakeholders": {"get", "post"},
+    "/api/v1/brm/stakeholders/{stakeholder_id}": {"delete"},
 }
 
 
@@ -112,5 +153,17 @@ def victim_records(*, org, owner, records):
     document = agreements.agreement_document_add(
         agreement=agreement, actor=owner, title="Victim Supply Secret contract",
         file=SimpleUploadedFile("contract.pdf", b"%PDF-1.4\n% Victim Supply Secret\n%%EOF\n"))
-    return {"svc_service": service, "svc_subscription": subscription,
+    from jalin.brm import customers
+
+    customers.profile_update(account=account, actor=owner, health="at_risk",
+                             health_note="Victim Supply Secret health",
+                             business_summary="Victim Supply Secret business")
+    objective = customers.objective_create(account=account, actor=owner,
+                                           title="Victim Supply Secret objective")
+    stakeholder = customers.stakeholder_create(account=account, actor=owner,
+                                               contact=records["crm_contact"],
+                                               role="decision_maker",
+                                               notes="Victim Supply Secret stakeholder")
+    return {"brm_objective": objective, "brm_stakeholder": stakeholder,
+            "svc_service": service, "svc_subscription": subscription,
             "svc_agreement": agreement, "svc_agreement_document": document}

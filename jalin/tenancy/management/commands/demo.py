@@ -569,6 +569,10 @@ class Command(BaseCommand):
         with transaction.atomic():
             for crm in CRM:
                 self._ensure_crm(crm, organizations, users, created)
+        with transaction.atomic():
+            from jalin.brm.demo import seed_portfolios
+
+            created["portfolios"] = seed_portfolios(organizations=organizations, users=users)
         _deliver_events()  # the CRM timeline is fed by events, as it is by the worker
         from jalin.service.demo import seed_service_desk
 
