@@ -308,3 +308,13 @@ def test_numbers_unique_under_concurrency(org, owner):
     errors = [error for _result, error in results if error]
     assert not errors, errors
     assert sorted(result for result, _error in results) == [1, 2, 3, 4, 5, 6]
+
+
+def test_portal_home_links_to_agreements_awaiting_signature(org, owner):
+    _buyer, account, approver, _shopper = buyer_world(org)
+    pending_agreement(org, owner, account)
+    response = _client(approver).get("/service/")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'data-link="agreements"' in body and "/service/my/agreements/" in body
+    assert agreements.awaiting_customer_count(account.hub_organization, approver) == 1

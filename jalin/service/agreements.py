@@ -42,7 +42,7 @@ import uuid
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -414,6 +414,16 @@ def agreement_transition(*, agreement, to_status, actor, comment="", version=Non
         locked.save()
         _history(locked, from_status=from_status, actor=actor, comment=comment, now=now)
     return locked
+
+
+def awaiting_customer_count(organization, user):
+    """Agreements waiting for the customer's signature in `organization` (the portal home's
+    badge): one query."""
+    answered = AgreementSignature.objects.filter(agreement=models.OuterRef("pk"),
+                                                 party=CUSTOMER,
+                                                 round=models.OuterRef("signature_round"))
+    return (Agreement.objects.filter(buyer=organization, status=A.PENDING_SIGNATURE)
+            .exclude(models.Exists(answered)).count())
 
 
 def signable_parties(agreement, membership):

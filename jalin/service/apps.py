@@ -26,3 +26,22 @@ class ServiceConfig(AppConfig):
         register_housekeeping("service.agreement_reminders", agreements.housekeeping_job,
                               every_seconds=3600)
         register_private_files(agreements.referenced_files)
+
+        from django.utils.translation import gettext_lazy
+
+        from jalin.tenancy.roles import SERVICE_VIEW
+
+        from .portal import PortalLink, register_desk_link, register_portal_link
+
+        register_portal_link(PortalLink(
+            key="agreements", label=gettext_lazy("My agreements"),
+            url_name="service:portal_agreements",
+            description=gettext_lazy("Your contracts and service levels; sign the ones "
+                                     "waiting for you."),
+            count=agreements.awaiting_customer_count, order=10))
+        register_desk_link(PortalLink(
+            key="service_portfolio", label=gettext_lazy("Service portfolio"),
+            url_name="service:services", perm=SERVICE_VIEW, order=50))
+        register_desk_link(PortalLink(
+            key="agreement_portfolio", label=gettext_lazy("Agreement portfolio"),
+            url_name="service:agreements", perm=SERVICE_VIEW, order=51))
