@@ -20,7 +20,7 @@ from jalin.tenancy.models import Membership
 from jalin.tenancy.roles import Role
 from jalin.tenancy.services import TenancyError
 
-from .brm_world import buyer_org, buyer_world, customer, member_of, pending_agreement
+from .brm_portfolio_world import buyer_org, buyer_world, customer, member_of, pending_agreement
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,7 @@ from jalin.service.models import Case
 from jalin.tenancy.roles import Role
 from jalin.tenancy.services import TenancyError
 
-from .brm_world import buyer_world, customer, member_of
+from .brm_portfolio_world import buyer_world, customer, member_of
 
 pytestmark = pytest.mark.django_db
 TODAY = datetime.date(2026, 11, 15)

@@ -12,7 +12,7 @@ from jalin.service import service_catalogue
 from jalin.service.models import Service, ServiceStatusChange, ServiceSubscription
 from jalin.tenancy.services import TenancyError
 
-from .brm_world import customer, live_service
+from .brm_portfolio_world import customer, live_service
 
 pytestmark = pytest.mark.django_db
 
