@@ -34,6 +34,8 @@ CATEGORY_BY_PREFIX = (
     ("crm.document.", DOCUMENT),
     ("crm.comment.", THREAD),
     ("crm.import.", IMPORT),
+    # Sales: a lead converted into this account/contact (the lead's history stays on it).
+    ("sales.lead.converted", RECORD),
     ("hub.relationship.", HUB),
     ("hub.order.", HUB),
     ("hub.invoice.", HUB),

@@ -59,6 +59,7 @@ SENTENCES = {
     "hub.payment.allocated": _("Payment %(title)s allocated to an invoice"),
     "hub.payment.reversed": _("Payment %(title)s reversed"),
     "hub.invoice.overdue": _("Overdue reminder sent for invoice %(title)s"),
+    "sales.lead.converted": _("Converted from lead %(title)s"),
     "service.case.opened": _("Service case opened: %(title)s"),
     "service.case.resolved": _("Service case resolved: %(title)s"),
     "service.case.closed": _("Service case closed: %(title)s"),
