@@ -750,7 +750,8 @@ def lead_convert(*, lead, actor, account=None, contact=None, create_opportunity=
                 organization=organization, actor=actor,
                 first_name=locked.first_name if locked.last_name else "",
                 last_name=(locked.last_name or locked.first_name
-                           or locked.email.split("@")[0])[:100], job_title=locked.job_title, email=locked.email,
+                           or locked.email.split("@")[0])[:100],
+                job_title=locked.job_title, email=locked.email,
                 phone=locked.phone, account=account, email_opt_in=locked.email_opt_in,
                 owner=owner)
         opportunity = None
