@@ -201,7 +201,7 @@ class ScoringRule(models.Model):
     )
     label = models.CharField(_("label"), max_length=120)
     field = models.CharField(_("field"), max_length=60)
-    operator = models.CharField(_("operator"), max_length=20)
+    operator = models.CharField(_("operator"), max_length=30)
     value = models.CharField(_("value"), max_length=200, blank=True)
     points = models.IntegerField(_("points"),
                                  validators=[MinValueValidator(-100), MaxValueValidator(100)])
