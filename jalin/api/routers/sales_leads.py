@@ -326,13 +326,13 @@ def lead_create(request, payload: LeadIn):
     return Status(201, lead)
 
 
-@router.get("/sales/leads/{int:lead_id}", response=LeadOut)
+@router.get("/sales/leads/{lead_id}", response=LeadOut)
 def lead_get(request, lead_id: int):
     membership = require(request, SALES_VIEW)
     return _lead(membership, lead_id)
 
 
-@router.patch("/sales/leads/{int:lead_id}", response=LeadOut)
+@router.patch("/sales/leads/{lead_id}", response=LeadOut)
 def lead_update(request, lead_id: int, payload: LeadUpdateIn):
     """Change fields (the lead is rescored); `version` must match (409 otherwise)."""
     membership = require(request, SALES_EDIT)
@@ -345,7 +345,7 @@ def lead_update(request, lead_id: int, payload: LeadUpdateIn):
                                            status=status, **changes))
 
 
-@router.post("/sales/leads/{int:lead_id}/assign", response=LeadOut)
+@router.post("/sales/leads/{lead_id}/assign", response=LeadOut)
 def lead_assign(request, lead_id: int, payload: AssignIn):
     membership = require(request, SALES_EDIT)
     lead = _lead(membership, lead_id)
@@ -353,7 +353,7 @@ def lead_assign(request, lead_id: int, payload: AssignIn):
                                            owner=payload.owner_id, version=payload.version))
 
 
-@router.post("/sales/leads/{int:lead_id}/convert", response=LeadOut)
+@router.post("/sales/leads/{lead_id}/convert", response=LeadOut)
 def lead_convert(request, lead_id: int, payload: ConvertIn):
     """Convert into an account + contact + opportunity (default pipeline, first open stage).
     A converted lead is 409."""
@@ -372,7 +372,7 @@ def lead_convert(request, lead_id: int, payload: ConvertIn):
         close_date=payload.close_date, version=payload.version))
 
 
-@router.post("/sales/leads/{int:lead_id}/disqualify", response=LeadOut)
+@router.post("/sales/leads/{lead_id}/disqualify", response=LeadOut)
 def lead_disqualify(request, lead_id: int, payload: DisqualifyIn):
     membership = require(request, SALES_EDIT)
     lead = _lead(membership, lead_id)
@@ -399,7 +399,7 @@ def scoring_rule_create(request, payload: ScoringRuleIn):
     return Status(201, rule)
 
 
-@router.patch("/sales/scoring-rules/{int:rule_id}", response=ScoringRuleOut)
+@router.patch("/sales/scoring-rules/{rule_id}", response=ScoringRuleOut)
 def scoring_rule_update(request, rule_id: int, payload: ScoringRuleIn):
     membership = require(request, SALES_EDIT)
     rule = get_for_org_or_404(ScoringRule, membership.organization, pk=rule_id)
@@ -407,7 +407,7 @@ def scoring_rule_update(request, rule_id: int, payload: ScoringRuleIn):
                                    rule=rule, **payload.dict())
 
 
-@router.delete("/sales/scoring-rules/{int:rule_id}", response={204: None})
+@router.delete("/sales/scoring-rules/{rule_id}", response={204: None})
 def scoring_rule_delete(request, rule_id: int):
     membership = require(request, SALES_EDIT)
     rule = get_for_org_or_404(ScoringRule, membership.organization, pk=rule_id)
@@ -433,7 +433,7 @@ def assignment_rule_create(request, payload: AssignmentRuleIn):
     return Status(201, rule)
 
 
-@router.patch("/sales/assignment-rules/{int:rule_id}", response=AssignmentRuleOut)
+@router.patch("/sales/assignment-rules/{rule_id}", response=AssignmentRuleOut)
 def assignment_rule_update(request, rule_id: int, payload: AssignmentRuleIn):
     membership = require(request, SALES_EDIT)
     rule = get_for_org_or_404(AssignmentRule, membership.organization, pk=rule_id)
@@ -442,7 +442,7 @@ def assignment_rule_update(request, rule_id: int, payload: AssignmentRuleIn):
         **payload.dict()))
 
 
-@router.delete("/sales/assignment-rules/{int:rule_id}", response={204: None})
+@router.delete("/sales/assignment-rules/{rule_id}", response={204: None})
 def assignment_rule_delete(request, rule_id: int):
     membership = require(request, SALES_EDIT)
     get_for_org_or_404(AssignmentRule, membership.organization, pk=rule_id).delete()
@@ -464,7 +464,7 @@ def territory_create(request, payload: TerritoryIn):
     return Status(201, territory)
 
 
-@router.patch("/sales/territories/{int:territory_id}", response=TerritoryOut)
+@router.patch("/sales/territories/{territory_id}", response=TerritoryOut)
 def territory_update(request, territory_id: int, payload: TerritoryIn):
     membership = require(request, SALES_EDIT)
     territory = get_for_org_or_404(Territory, membership.organization, pk=territory_id)
@@ -503,7 +503,7 @@ def web_form_create(request, payload: WebFormIn):
     return Status(201, _web_form_save(request, membership, payload))
 
 
-@router.patch("/sales/web-forms/{int:form_id}", response=WebFormOut)
+@router.patch("/sales/web-forms/{form_id}", response=WebFormOut)
 def web_form_update(request, form_id: int, payload: WebFormIn):
     membership = require(request, SALES_EDIT)
     form = get_for_org_or_404(LeadWebForm, membership.organization, pk=form_id)
