@@ -27,6 +27,7 @@ from .routers import (
     activity,
     auth,
     brm_customers,
+    brm_registers,
     brm_reviews,
     hub,
     hub_addresses,
@@ -148,3 +149,4 @@ api.add_router("", crm_threads_router)
 api.add_router("", crm_timeline_router)
 api.add_router("", notifications_router)
 api.add_router("", brm_reviews.router)
+api.add_router("", brm_registers.router)

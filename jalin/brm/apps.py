@@ -35,3 +35,32 @@ class BrmConfig(AppConfig):
             description=_("Objectives, sign-offs, changes, SLA, satisfaction, repeat "
                           "business, referrals and improvements per customer."),
             perm=BRM_VIEW, order=80))
+
+        from jalin.core.consumers import register_consumer
+
+        from .consumers import (
+            CASE_CONSUMER,
+            CASE_EVENT_TYPES,
+            SURVEY_CONSUMER,
+            SURVEY_EVENT_TYPES,
+            raise_from_resolved_case,
+            raise_from_survey_answer,
+        )
+
+        # The CSI register fills itself from survey answers and resolved complaints.
+        register_consumer(SURVEY_CONSUMER, raise_from_survey_answer,
+                          event_types=SURVEY_EVENT_TYPES)
+        register_consumer(CASE_CONSUMER, raise_from_resolved_case, event_types=CASE_EVENT_TYPES)
+
+        from .register_selectors import portal_awaiting_count
+
+        # The buyer portal home: requirements awaiting the customer's sign-off (one COUNT).
+        register_portal_link(PortalLink(
+            key="requirements", label=_("Requirements awaiting your sign-off"),
+            url_name="brm:portal_requirements", perm=SERVICE_VIEW, order=40,
+            description=_("Read the business case and sign off or reject each version."),
+            count=lambda organization, user: portal_awaiting_count(buyer=organization)))
+        register_desk_link(PortalLink(
+            key="improvements", label=_("Continual improvement register"),
+            url_name="brm:improvements", perm=BRM_VIEW, order=80,
+            description=_("Improvements raised from complaints, feedback and surveys.")))

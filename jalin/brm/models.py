@@ -250,6 +250,11 @@ class SignOff(models.Model):
 
     class Meta:
         ordering = ["decided_at", "id"]
+        constraints = [
+            # One decision per party on a version: a new version needs a new sign-off.
+            models.UniqueConstraint(fields=["requirement_version", "party"],
+                                    name="brm_signoff_once_per_version"),
+        ]
 
     def __str__(self):
         return f"{self.signer_name}: {self.decision}"
@@ -426,6 +431,13 @@ class Improvement(models.Model):
             models.UniqueConstraint(fields=["source_response"],
                                     condition=models.Q(source_response__isnull=False),
                                     name="brm_improvement_per_response"),
+            # One improvement per resolved complaint/feedback case, also when the
+            # `service.case.resolved` event is delivered twice or the case is resolved again.
+            models.UniqueConstraint(
+                fields=["source_case"],
+                condition=models.Q(source_case__isnull=False,
+                                   source__in=["complaint", "feedback"]),
+                name="brm_improvement_per_case"),
         ]
         indexes = [
             models.Index(fields=["organization", "status"], name="brm_improvement_status"),
@@ -535,3 +547,49 @@ class Referral(models.Model):
 
     def __str__(self):
         return f"{self.referrer_id} → {self.referred_name}"
+
+
+# --- Registers: requirement history and numbering (jalin.brm.requirements / registers) -----
+
+
+class RequirementStatusChange(models.Model):
+    """Lifecycle history of a requirement: who moved it, from what, to what, when."""
+
+    requirement = models.ForeignKey(Requirement, on_delete=models.CASCADE,
+                                    related_name="status_changes")
+    from_status = models.CharField(max_length=10, blank=True)
+    to_status = models.CharField(max_length=10)
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                   null=True, related_name="+")
+    comment = models.TextField(blank=True)
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    tenant_owner = "requirement__organization"
+
+    class Meta:
+        ordering = ["changed_at", "id"]
+
+    def __str__(self):
+        return f"{self.from_status} → {self.to_status}"
+
+
+class RegisterCounter(models.Model):
+    """Last number handed out per organization and register ("requirement" → REQ-n,
+    "improvement" → CSI-n). Locked while numbering: no gaps from races, no duplicates."""
+
+    organization = models.ForeignKey(
+        "tenancy.Organization", on_delete=models.CASCADE, related_name="+"
+    )
+    register = models.CharField(max_length=20)
+    last_number = models.PositiveIntegerField(default=0)
+
+    tenant_owner = "organization"
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "register"],
+                                    name="brm_register_counter_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.organization_id} {self.register}: {self.last_number}"

@@ -1,6 +1,12 @@
 from django.urls import path
 
-from . import customer_views, metrics_views, review_views
+from . import (
+    customer_views,
+    metrics_views,
+    register_views,
+    requirement_views,
+    review_views,
+)
 
 app_name = "brm"
 urlpatterns = [
@@ -31,4 +37,44 @@ urlpatterns = [
          name="stakeholder_add"),
     path("stakeholders/<int:pk>/remove/", customer_views.stakeholder_remove,
          name="stakeholder_remove"),
+    # Requirements and business cases (jalin.brm.requirement_views)
+    path("requirements/", requirement_views.requirement_list, name="requirements"),
+    path("requirements/export.csv", requirement_views.requirement_export,
+         name="requirement_export"),
+    path("requirements/new/", requirement_views.requirement_create, name="requirement_create"),
+    path("requirements/<int:pk>/", requirement_views.requirement_detail,
+         name="requirement_detail"),
+    path("requirements/<int:pk>/edit/", requirement_views.requirement_edit,
+         name="requirement_edit"),
+    path("requirements/<int:pk>/transition/", requirement_views.requirement_transition,
+         name="requirement_transition"),
+    path("requirements/<int:pk>/versions/<int:number>/", requirement_views.requirement_version,
+         name="requirement_version"),
+    path("portal/requirements/", requirement_views.portal_requirement_list,
+         name="portal_requirements"),
+    path("portal/requirements/<int:pk>/", requirement_views.portal_requirement_detail,
+         name="portal_requirement_detail"),
+    path("portal/requirements/<int:pk>/sign/", requirement_views.portal_requirement_sign,
+         name="portal_requirement_sign"),
+    # Changes, opportunities, improvements (jalin.brm.register_views)
+    path("changes/", register_views.change_list, name="changes"),
+    path("changes/export.csv", register_views.change_export, name="change_export"),
+    path("changes/new/", register_views.change_create, name="change_create"),
+    path("changes/<int:pk>/", register_views.change_detail, name="change_detail"),
+    path("opportunities/", register_views.opportunity_list, name="opportunities"),
+    path("opportunities/export.csv", register_views.opportunity_export,
+         name="opportunity_export"),
+    path("opportunities/new/", register_views.opportunity_create, name="opportunity_create"),
+    path("opportunities/<int:pk>/", register_views.opportunity_detail,
+         name="opportunity_detail"),
+    path("opportunities/<int:pk>/transition/", register_views.opportunity_transition,
+         name="opportunity_transition"),
+    path("improvements/", register_views.improvement_list, name="improvements"),
+    path("improvements/export.csv", register_views.improvement_export,
+         name="improvement_export"),
+    path("improvements/new/", register_views.improvement_create, name="improvement_create"),
+    path("improvements/<int:pk>/", register_views.improvement_detail,
+         name="improvement_detail"),
+    path("improvements/<int:pk>/transition/", register_views.improvement_transition,
+         name="improvement_transition"),
 ]

@@ -580,6 +580,11 @@ class Command(BaseCommand):
             created["cases"] = seed_service_desk(
                 supplier=organizations["sinar-distribusi"],
                 buyer=organizations["toko-bangunan-sejahtera"], users=users)
+        from jalin.brm.register_demo import seed_brm_registers
+
+        with transaction.atomic():
+            created["brm_registers"] = seed_brm_registers(organizations=organizations,
+                                                          users=users)
         _deliver_events()
 
         self.stdout.write(self.style.SUCCESS(
