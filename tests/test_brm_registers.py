@@ -350,3 +350,10 @@ def test_a_failing_consumer_does_not_touch_the_desk(world, monkeypatch):
     state.save()
     _deliver(CASE_CONSUMER)
     assert Improvement.objects.filter(source_case=complaint).count() == 1
+
+
+def test_numbering_continues_after_rows_made_without_the_counter(world):
+    Improvement.objects.create(organization=world.org, number=7, title="Imported")
+    improvement = registers.improvement_create(organization=world.org, actor=world.owner,
+                                               title="Next")
+    assert improvement.number == 8

@@ -330,7 +330,8 @@ def improvement_create(*, organization, actor, now=None, source_case=None,
     fields.setdefault("source", ImprovementSource.OTHER)
     _apply(improvement, organization, fields, IMPROVEMENT_FIELDS)
     with transaction.atomic():
-        improvement.number = next_number(organization=organization, register="improvement")
+        improvement.number = next_number(organization=organization, register="improvement",
+                                         model=Improvement)
         improvement.save()
         ImprovementStatusChange.objects.create(improvement=improvement, from_status="",
                                                to_status=improvement.status,

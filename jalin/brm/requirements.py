@@ -265,7 +265,8 @@ def requirement_create(*, organization, account, title, actor, kind=RequirementK
     with transaction.atomic():
         requirement = Requirement.objects.create(
             organization=organization, number=next_number(organization=organization,
-                                                          register="requirement"),
+                                                          register="requirement",
+                                                          model=Requirement),
             account=account, buyer_id=account.hub_organization_id, kind=kind,
             service=service, title=title, owner=owner, created_at=now, updated_at=now)
         RequirementVersion.objects.create(requirement=requirement, number=1,
