@@ -384,3 +384,10 @@ def test_portal_home_links_to_requirements_awaiting_sign_off(world):
     link = body[body.index('data-link="requirements"'):]
     assert reverse("brm:portal_requirements") in link[:400]
     assert '<span class="badge">1</span>' in link[:400]
+
+
+def test_portfolio_pages_link_to_the_registers(world, owner_client):
+    body = owner_client.get(reverse("brm:home")).content.decode()
+    assert f'href="{reverse("brm:requirements")}" id="registers-link"' in body
+    registers_page = owner_client.get(reverse("brm:improvements")).content.decode()
+    assert f'href="{reverse("brm:home")}"' in registers_page
