@@ -15,6 +15,7 @@ class ServiceConfig(AppConfig):
         # Resolved cases close by themselves after cases.AUTO_CLOSE_DAYS; hourly is plenty.
         register_housekeeping("service.cases_auto_close", cases_auto_close, every_seconds=3600)
         self._ready_agreement_portfolio()
+        self._ready_email_to_case()
 
     def _ready_agreement_portfolio(self):
         from jalin.core.housekeeping import register_housekeeping
@@ -45,3 +46,14 @@ class ServiceConfig(AppConfig):
         register_desk_link(PortalLink(
             key="agreement_portfolio", label=gettext_lazy("Agreement portfolio"),
             url_name="service:agreements", perm=SERVICE_VIEW, order=51))
+
+    def _ready_email_to_case(self):
+        from jalin.core.consumers import register_consumer
+        from jalin.core.housekeeping import register_housekeeping
+
+        # Email to case: replies and acknowledgements out, IMAP mailboxes polled every minute.
+        from .mail_transports import mailboxes_poll
+        from .outbound_mail import CONSUMER, EVENT_TYPES, on_case_event
+
+        register_consumer(CONSUMER, on_case_event, event_types=EVENT_TYPES)
+        register_housekeeping("service.mail_poll", mailboxes_poll, every_seconds=60)

@@ -931,3 +931,7 @@ class SurveyResponse(models.Model):
 
     def __str__(self):
         return f"{self.survey_id}: {self.score}"
+
+
+# Email to case (support mailboxes, the e-mail log): kept in their own module.
+from .mail_models import CaseEmail, EmailDirection, EmailOutcome, SupportMailbox  # noqa: E402,F401

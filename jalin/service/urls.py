@@ -1,6 +1,13 @@
 from django.urls import path
 
-from . import agreement_views, case_views, catalogue_views, desk_views, portal_views
+from . import (
+    agreement_views,
+    case_views,
+    catalogue_views,
+    desk_views,
+    mail_views,
+    portal_views,
+)
 
 app_name = "service"
 urlpatterns = [
@@ -62,4 +69,10 @@ urlpatterns = [
          name="portal_agreement_sign"),
     path("my/agreements/<int:pk>/documents/<int:document_id>/",
          agreement_views.portal_agreement_document, name="portal_agreement_document"),
+    # Email to case: support mailboxes and the raw-mail HTTP endpoint.
+    path("mailboxes/", mail_views.mailboxes_page, name="mailboxes"),
+    path("mailboxes/<int:pk>/", mail_views.mailbox_edit, name="mailbox_edit"),
+    path("mailboxes/<int:pk>/token/", mail_views.mailbox_token, name="mailbox_token"),
+    path("mailboxes/<int:pk>/delete/", mail_views.mailbox_delete, name="mailbox_delete"),
+    path("mail/inbound/<int:pk>/", mail_views.mail_inbound, name="mail_inbound"),
 ]
