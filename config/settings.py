@@ -225,6 +225,10 @@ if _email_host or PRODUCTION:
 else:
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
 DEFAULT_FROM_EMAIL = os.environ.get("JALIN_FROM_EMAIL", "Jalin <no-reply@jalin.local>")
+# Email to case (jalin/service/inbound_mail.py): larger messages are refused (SMTP 552, HTTP
+# 413, skipped by the IMAP poller); longer bodies are cut.
+JALIN_MAIL_MAX_BYTES = int(os.environ.get("JALIN_MAIL_MAX_BYTES", 10 * 1024 * 1024))
+JALIN_MAIL_MAX_BODY_CHARS = int(os.environ.get("JALIN_MAIL_MAX_BODY_CHARS", 40_000))
 
 # --- i18n -----------------------------------------------------------------------------------
 LANGUAGE_CODE = "en"

@@ -6,8 +6,10 @@
   a passwd-file user with a plaintext password, maildir storage, no TLS, run in the
   foreground (`dovecot -F`) as a subprocess and stopped afterwards. Dovecot must start as
   root (it switches to the mail user, which may not be root: uid 0 is refused), so the maildir
-  lives in a directory owned by `nobody` under /tmp; config, logs and runtime files stay in
-  the test's tmp_path.
+  (owned by `nobody`) and the passwd file (read by dovecot's unprivileged auth process) live
+  in a temporary directory under /tmp that those users can reach (pytest's tmp_path is
+  inside a root-only directory), and so do the runtime sockets; config and logs stay in the
+  test's tmp_path.
 """
 
 import contextlib
@@ -115,6 +117,7 @@ class Dovecot:
         self.directory = directory
         self.port = free_port()
         self.process = None
+        self.shared = None
         self.maildir = None
 
     @property
@@ -125,16 +128,20 @@ class Dovecot:
     def start(self):
         nobody = pwd.getpwnam("nobody")
         nogroup = grp.getgrgid(nobody.pw_gid)
-        self.maildir = Path(tempfile.mkdtemp(prefix="jalin-dovecot-mail-"))
+        # Readable by dovecot's unprivileged auth and mail processes (tmp_path is not).
+        self.shared = Path(tempfile.mkdtemp(prefix="jalin-dovecot-"))
+        self.shared.chmod(0o755)
+        self.maildir = self.shared / "mail"
+        self.maildir.mkdir()
         os.chown(self.maildir, nobody.pw_uid, nogroup.gr_gid)
         for name in ("run", "state"):
-            (self.directory / name).mkdir(exist_ok=True)
-        passwd = self.directory / "passwd"
+            (self.shared / name).mkdir()
+        passwd = self.shared / "passwd"
         passwd.write_text(f"{self.user}:{{PLAIN}}{self.password}:{nobody.pw_uid}:"
                           f"{nobody.pw_gid}::{self.maildir}/{self.user}\n")
         config = self.directory / "dovecot.conf"
         config.write_text(CONFIG.format(
-            run=self.directory / "run", state=self.directory / "state",
+            run=self.shared / "run", state=self.shared / "state",
             log=self.directory / "dovecot.log", mail=self.maildir, uid=nobody.pw_uid,
             passwd=passwd, port=self.port))
         self.process = subprocess.Popen(  # noqa: S603 - fixed arguments
@@ -155,8 +162,8 @@ class Dovecot:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=5)
-        if self.maildir is not None:
-            shutil.rmtree(self.maildir, ignore_errors=True)
+        if self.shared is not None:
+            shutil.rmtree(self.shared, ignore_errors=True)
 
     def client(self):
         client = imaplib.IMAP4("127.0.0.1", self.port, timeout=10)

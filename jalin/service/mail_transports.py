@@ -21,7 +21,7 @@ import ssl
 import uuid
 from datetime import timedelta
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 from django.db.models import Q
 from django.utils import timezone
 
@@ -41,13 +41,15 @@ IMAP_TIMEOUT = 30
 
 
 def _in_thread(func, *args, **kwargs):
-    """Run database work off the event loop, closing stale connections like a request."""
+    """Run database work off the event loop in a pool thread, and close that thread's
+    database connection afterwards (pool threads outlive the server; an open connection would
+    linger)."""
     def run():
         close_old_connections()
         try:
             return func(*args, **kwargs)
         finally:
-            close_old_connections()
+            connections.close_all()
     return asyncio.get_running_loop().run_in_executor(None, run)
 
 
