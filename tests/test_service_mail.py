@@ -448,3 +448,64 @@ def test_http_endpoint_takes_raw_mail_with_the_mailbox_token(mailbox, org, owner
     assert response.status_code == 413
     assert client.get(url).status_code == 405
     assert Case.objects.filter(organization=org).count() == 1
+
+
+# --- API ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def owner_api(owner, org):
+    from jalin.api.testing import ApiClient, bearer_token_for
+    from jalin.tenancy.models import Membership
+
+    return ApiClient(token=bearer_token_for(Membership.objects.get(user=owner,
+                                                                   organization=org)))
+
+
+def test_api_manages_mailboxes_without_ever_returning_the_password(owner_api, org,
+                                                                  outsider, other_org):
+    from jalin.api.testing import ApiClient, bearer_token_for
+    from jalin.tenancy.models import Membership
+
+    response = owner_api.post("/service/mailboxes", {
+        "address": "Help@Acme.example", "default_kind": "complaint", "imap_host": "imap.x",
+        "imap_user": "help", "imap_password": "api-secret-pw", "imap_port": 993})
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["address"] == "help@acme.example" and body["imap_password_set"] is True
+    assert b"api-secret-pw" not in response.content and "imap_password" not in body
+    box_id = body["id"]
+    listed = owner_api.get("/service/mailboxes")
+    assert [row["id"] for row in listed.json()["items"]] == [box_id]
+    assert b"api-secret-pw" not in listed.content
+    response = owner_api.patch(f"/service/mailboxes/{box_id}",
+                               {"version": body["version"], "default_priority": "urgent"})
+    assert response.status_code == 200 and response.json()["default_priority"] == "urgent"
+    box = SupportMailbox.objects.get(pk=box_id)
+    assert secret_decrypt(box.imap_password_encrypted) == "api-secret-pw"
+    # Bad input: 4xx and nothing changed.
+    for payload in ({"version": box.version, "default_kind": "bogus"},
+                    {"version": box.version, "address": "nope"},
+                    {"version": box.version + 3, "name": "stale"},
+                    {"version": box.version, "unknown": 1}):
+        response = owner_api.patch(f"/service/mailboxes/{box_id}", payload)
+        assert 400 <= response.status_code < 500, payload
+        assert response["Content-Type"].startswith("application/problem+json")
+    assert owner_api.post("/service/mailboxes", {"address": "help@acme.example"}
+                          ).status_code == 422
+    box.refresh_from_db()
+    assert (box.default_kind, box.name) == ("complaint", "")
+    # The token is returned once and works on the HTTP endpoint.
+    response = owner_api.post(f"/service/mailboxes/{box_id}/token")
+    assert response.status_code == 201
+    token = response.json()["token"]
+    assert Client().post(f"/service/mail/inbound/{box_id}/", raw_mail(to="help@acme.example"),
+                         content_type="message/rfc822",
+                         headers={"Authorization": f"Bearer {token}"}).status_code == 202
+    # An outsider's admin sees nothing of it.
+    rival = ApiClient(token=bearer_token_for(Membership.objects.get(user=outsider)))
+    assert rival.get(f"/service/mailboxes/{box_id}").status_code == 404
+    assert rival.post(f"/service/mailboxes/{box_id}/token").status_code == 404
+    assert rival.get("/service/mailboxes").json()["items"] == []
+    assert owner_api.delete(f"/service/mailboxes/{box_id}").status_code == 204
+    assert not SupportMailbox.objects.filter(pk=box_id).exists()

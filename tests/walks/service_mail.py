@@ -3,6 +3,7 @@
 from . import OWN, PUBLIC, REFUSE, Route
 
 MAILBOX = {"pk": "service_mailbox"}
+API_MAILBOX = {"mailbox_id": "service_mailbox"}
 
 ROUTES = {
     "service/mailboxes/": Route(OWN),
@@ -11,6 +12,19 @@ ROUTES = {
     "service/mailboxes/<int:pk>/delete/": Route(REFUSE, kwargs=MAILBOX, methods=("POST",)),
     # Relays post without a session; without the mailbox's token: 401, nothing written.
     "service/mail/inbound/<int:pk>/": Route(PUBLIC, kwargs=MAILBOX, methods=("POST",)),
+    "api/v1/service/mailboxes": Route(OWN, methods=("GET", "POST"),
+                                      body={"address": "taken@victim.example"}),
+    "api/v1/service/mailboxes/<mailbox_id>": Route(
+        REFUSE, kwargs=API_MAILBOX, methods=("GET", "PATCH", "DELETE"),
+        body={"version": 1, "name": "Taken over"}),
+    "api/v1/service/mailboxes/<mailbox_id>/token": Route(REFUSE, kwargs=API_MAILBOX,
+                                                         methods=("POST",)),
+}
+
+API_ROUTES = {
+    "/api/v1/service/mailboxes": {"get", "post"},
+    "/api/v1/service/mailboxes/{mailbox_id}": {"get", "patch", "delete"},
+    "/api/v1/service/mailboxes/{mailbox_id}/token": {"post"},
 }
 
 
