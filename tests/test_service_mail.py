@@ -479,8 +479,8 @@ def test_api_manages_mailboxes_without_ever_returning_the_password(owner_api, or
     assert [row["id"] for row in listed.json()["items"]] == [box_id]
     assert b"api-secret-pw" not in listed.content
     response = owner_api.patch(f"/service/mailboxes/{box_id}",
-                               {"version": body["version"], "default_priority": "urgent"})
-    assert response.status_code == 200 and response.json()["default_priority"] == "urgent"
+                               {"version": body["version"], "default_priority": "critical"})
+    assert response.status_code == 200 and response.json()["default_priority"] == "critical"
     box = SupportMailbox.objects.get(pk=box_id)
     assert secret_decrypt(box.imap_password_encrypted) == "api-secret-pw"
     # Bad input: 4xx and nothing changed.
