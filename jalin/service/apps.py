@@ -57,3 +57,12 @@ class ServiceConfig(AppConfig):
 
         register_consumer(CONSUMER, on_case_event, event_types=EVENT_TYPES)
         register_housekeeping("service.mail_poll", mailboxes_poll, every_seconds=60)
+
+        from jalin.tenancy.roles import ORG_MANAGE
+
+        from .portal import PortalLink, register_desk_link
+
+        register_desk_link(PortalLink(
+            key="mailboxes", label=_("Support mailboxes"), url_name="service:mailboxes",
+            description=_("E-mail addresses whose mail becomes cases."), perm=ORG_MANAGE,
+            order=900))

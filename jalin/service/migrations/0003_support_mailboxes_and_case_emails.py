@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('service', '0001_service_desk_agreements_surveys'),
+        ('service', '0002_canned_replies'),
         ('tenancy', '0001_initial'),
     ]
 
