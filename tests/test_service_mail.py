@@ -198,6 +198,16 @@ def test_oversized_mail_is_refused_before_parsing(mailbox, org, settings):
     assert not CaseEmail.objects.exists() and not Case.objects.exists()
 
 
+def test_mail_the_desk_refuses_is_logged_once_not_retried(mailbox, org):
+    SupportMailbox.objects.filter(pk=mailbox.pk).update(default_kind="bogus")
+    mailbox.refresh_from_db()
+    result = receive(raw_mail(), mailbox)
+    assert result.outcome == "ignored" and result.detail.startswith("refused:")
+    assert receive(raw_mail(), mailbox).outcome == "duplicate"
+    assert not Case.objects.exists()
+    assert CaseEmail.objects.get(organization=org).outcome == "ignored"
+
+
 def _open_case(mailbox, org, **kwargs):
     receive(raw_mail(**kwargs), mailbox)
     return Case.objects.get(organization=org)

@@ -364,7 +364,7 @@ def _log(mailbox, parsed, *, transport, outcome, now, detail="", case=None, to_a
 def mail_deliver(*, mailbox, parsed, transport, to_address="", now=None):
     """Turn one parsed message into a case or a case message for `mailbox`'s organization.
     Idempotent by Message-ID; safe when two workers deliver the same message at once."""
-    from .cases import case_add_message, case_open
+    from .cases import ServiceError, case_add_message, case_open
     from .models import CaseChannel, CaseStatus
 
     now = now or timezone.now()
@@ -415,6 +415,19 @@ def mail_deliver(*, mailbox, parsed, transport, to_address="", now=None):
                                     message_id=parsed.message_id).exists():
             return Received("duplicate", mailbox)
         raise
+    except ServiceError as exc:
+        # The desk refused it (nothing was written): log it once so it is neither retried
+        # forever nor lost silently.
+        detail = f"refused: {exc.message}"
+        logger.warning("Mail %s for %s refused by the desk: %s", parsed.message_id,
+                       mailbox.address, exc.message)
+        try:
+            with transaction.atomic():
+                _log(mailbox, parsed, transport=transport, outcome=EmailOutcome.IGNORED,
+                     now=now, detail=detail, to_address=to_address or mailbox.address)
+        except IntegrityError:
+            return Received("duplicate", mailbox)
+        return Received("ignored", mailbox, detail=detail)
 
 
 def mail_receive(*, raw, transport, mailbox=None, recipients=(), envelope_from=None,
