@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('service', '0002_canned_replies'),
+        ('service', '0003_agreement_portfolio'),
         ('tenancy', '0001_initial'),
     ]
 
