@@ -200,8 +200,6 @@ def test_a_mailbox_leased_by_another_worker_is_skipped(org, dovecot):
 def test_two_workers_polling_at_once_make_one_case(org, dovecot):
     if connection.vendor != "postgresql":
         pytest.skip("concurrency is proven on PostgreSQL")
-    from django.db import close_old_connections
-
     mailbox = imap_mailbox(org, dovecot)
     for number in range(5):
         dovecot.append(raw_mail(message_id=f"<c{number}@toko>", subject=f"Case {number}"))
@@ -216,7 +214,7 @@ def test_two_workers_polling_at_once_make_one_case(org, dovecot):
             # The lease may have kept this worker out; a second round is a no-op either way.
             results.append(mailbox_poll(mailbox=box))
         finally:
-            close_old_connections()
+            connection.close()  # this thread's own connection: teardown must not wait on it
 
     threads = [threading.Thread(target=worker) for _ in range(2)]
     for thread in threads:
