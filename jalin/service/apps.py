@@ -16,6 +16,7 @@ class ServiceConfig(AppConfig):
         register_housekeeping("service.cases_auto_close", cases_auto_close, every_seconds=3600)
         self._ready_agreement_portfolio()
         self._ready_email_to_case()
+        self._ready_sla()
 
     def _ready_agreement_portfolio(self):
         from jalin.core.housekeeping import register_housekeeping
@@ -66,3 +67,19 @@ class ServiceConfig(AppConfig):
             key="mailboxes", label=_("Support mailboxes"), url_name="service:mailboxes",
             description=_("E-mail addresses whose mail becomes cases."), perm=ORG_MANAGE,
             order=900))
+
+    def _ready_sla(self):
+        from jalin.core.housekeeping import register_housekeeping
+
+        from .calendars import calendars_load_next_year
+        from .sla import sla_clocks_check
+        from .sla_results import sla_results_freeze_due
+
+        # Warnings and breaches: a minute late at most; each fires once (conditional update).
+        register_housekeeping("service.sla_clocks_check", sla_clocks_check, every_seconds=30)
+        # Public holidays of next year, once per calendar and year.
+        register_housekeeping("service.calendar_holidays", calendars_load_next_year,
+                              every_seconds=24 * 3600)
+        # Freeze last month's SLA results once the month is over.
+        register_housekeeping("service.sla_results_freeze", sla_results_freeze_due,
+                              every_seconds=3600)

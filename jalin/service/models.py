@@ -132,6 +132,11 @@ class SlaPolicy(models.Model):
     # Warn when this share of a target has elapsed; breach is always at 100%.
     warn_at_percent = models.PositiveSmallIntegerField(
         _("warn at (%)"), default=75, validators=[MinValueValidator(1), MaxValueValidator(99)])
+    # Cases under no agreement (the default policy): share of clocks per target that must be
+    # met for a period to count as met (agreements carry their own).
+    required_attainment_percent = models.DecimalField(
+        _("required attainment (%)"), max_digits=5, decimal_places=2, default=Decimal("95"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))])
     archived_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     version = models.PositiveIntegerField(default=1)
@@ -752,6 +757,8 @@ class SlaClock(models.Model):
                                   related_name="+")
     calendar = models.ForeignKey(BusinessCalendar, on_delete=models.PROTECT, related_name="+")
     target_seconds = models.PositiveIntegerField()
+    # The case priority the target was taken for (results are grouped by it).
+    priority = models.CharField(max_length=10, choices=CasePriority.choices, blank=True)
     state = models.CharField(max_length=10, choices=SlaClockState.choices,
                              default=SlaClockState.RUNNING)
     started_at = models.DateTimeField()
@@ -780,6 +787,117 @@ class SlaClock(models.Model):
 
     def __str__(self):
         return f"{self.case_id} {self.metric} {self.state}"
+
+
+class EscalationTrigger(models.TextChoices):
+    WARNING = "warning", _("On warning")
+    BREACH = "breach", _("On breach")
+
+
+class EscalationAction(models.TextChoices):
+    NOTIFY_USER = "notify_user", _("Notify a user")
+    NOTIFY_TEAM = "notify_team", _("Notify a team")
+    REASSIGN_TEAM = "reassign_team", _("Reassign to a team")
+    RAISE_PRIORITY = "raise_priority", _("Raise the priority")
+
+
+class EscalationRule(models.Model):
+    """What happens when an SLA clock warns or breaches: notify someone, hand the case to a
+    team, or raise its priority. Applied at most once per clock (`SlaEscalation`)."""
+
+    organization = models.ForeignKey(
+        "tenancy.Organization", on_delete=models.CASCADE, related_name="+"
+    )
+    name = models.CharField(_("name"), max_length=100)
+    trigger = models.CharField(_("when"), max_length=10, choices=EscalationTrigger.choices)
+    # Blank: any metric / any priority.
+    metric = models.CharField(_("metric"), max_length=20, choices=SlaMetric.choices,
+                              blank=True)
+    priority = models.CharField(_("priority"), max_length=10, choices=CasePriority.choices,
+                                blank=True)
+    action = models.CharField(_("action"), max_length=20, choices=EscalationAction.choices)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("user"),
+                             on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    team = models.ForeignKey(Team, verbose_name=_("team"), on_delete=models.SET_NULL,
+                             null=True, blank=True, related_name="+")
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    version = models.PositiveIntegerField(default=1)
+
+    tenant_owner = "organization"
+
+    class Meta:
+        ordering = ["trigger", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"],
+                                    name="service_escalation_rule_name"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class SlaEscalation(models.Model):
+    """One firing of an escalation rule on one clock: the unique row is what makes it happen
+    exactly once, whatever the number of workers."""
+
+    clock = models.ForeignKey(SlaClock, on_delete=models.CASCADE, related_name="escalations")
+    rule = models.ForeignKey(EscalationRule, on_delete=models.CASCADE, related_name="firings")
+    fired_at = models.DateTimeField(default=timezone.now)
+    outcome = models.CharField(max_length=200, blank=True)
+
+    tenant_owner = "clock__case__organization"
+
+    class Meta:
+        ordering = ["fired_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["clock", "rule"], name="service_escalation_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.rule_id} on {self.clock_id}"
+
+
+class SlaResult(models.Model):
+    """Frozen SLA results of one month: per agreement (or the default policy: no agreement,
+    `agreement_key` 0) × metric × priority. Reports of closed months read these rows, so
+    history is never recomputed differently later."""
+
+    organization = models.ForeignKey(
+        "tenancy.Organization", on_delete=models.CASCADE, related_name="+"
+    )
+    agreement = models.ForeignKey(Agreement, on_delete=models.PROTECT, null=True, blank=True,
+                                  related_name="sla_results")
+    # agreement id, or 0 for the default policy: NULLs are never equal in a unique constraint.
+    agreement_key = models.PositiveBigIntegerField(default=0)
+    account = models.ForeignKey("crm.Account", on_delete=models.SET_NULL, null=True,
+                                blank=True, related_name="+")
+    metric = models.CharField(max_length=20, choices=SlaMetric.choices)
+    priority = models.CharField(max_length=10, choices=CasePriority.choices)
+    period = models.DateField()  # first day of the month
+    total = models.PositiveIntegerField(default=0)
+    achieved = models.PositiveIntegerField(default=0)
+    breached = models.PositiveIntegerField(default=0)
+    attainment_percent = models.DecimalField(max_digits=5, decimal_places=2, null=True)
+    required_percent = models.DecimalField(max_digits=5, decimal_places=2)
+    met = models.BooleanField(null=True)
+    frozen_at = models.DateTimeField(default=timezone.now)
+
+    tenant_owner = "organization"
+
+    class Meta:
+        ordering = ["-period", "agreement_key", "metric", "priority"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "agreement_key", "metric", "priority", "period"],
+                name="service_sla_result_once"),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "period"], name="service_sla_result_period"),
+        ]
+
+    def __str__(self):
+        return f"{self.period} {self.agreement_key} {self.metric} {self.priority}"
 
 
 # --- Satisfaction -------------------------------------------------------------------------
