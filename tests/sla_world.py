@@ -4,15 +4,12 @@ through the desk's case services (which call the SLA hooks)."""
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
-from django.utils import timezone
-
 from jalin.crm.models import Account
-from jalin.service import calendars, sla
+from jalin.service import calendars
+from jalin.service import cases as case_services
 from jalin.service.models import (
     Agreement,
     AgreementStatus,
-    Case,
     CaseStatus,
     SlaClock,
     SlaMetric,
@@ -20,12 +17,6 @@ from jalin.service.models import (
 
 WIB = ZoneInfo("Asia/Jakarta")
 OFFICE = {str(d): [["08:00", "17:00"]] for d in range(1, 6)}
-
-try:  # the desk's services, when they are there
-    from jalin.service import cases as case_services
-except ImportError:  # pragma: no cover
-    case_services = None
-
 
 def wib(*args):
     return datetime(*args, tzinfo=WIB)
@@ -61,65 +52,30 @@ def make_agreement(org, account, policy, *, number=1, status=AgreementStatus.ACT
     return agreement
 
 
-def _lock(case):
-    return Case.objects.select_for_update().get(pk=case.pk)
-
-
 def open_case(org, *, now, priority="normal", account=None, service=None, team=None,
               assignee=None, subject="Printer jams"):
-    if case_services is not None and hasattr(case_services, "case_open"):
-        return case_services.case_open(organization=org, subject=subject, kind="incident",
-                                       channel="staff", priority=priority, account=account,
-                                       service=service, team=team, assignee=assignee, now=now)
-    now = now or timezone.now()
-    with transaction.atomic():
-        number = (Case.objects.filter(organization=org).count()) + 1
-        case = Case.objects.create(organization=org, number=number, subject=subject,
-                                   priority=priority, account=account, service=service,
-                                   team=team, assignee=assignee, created_at=now, updated_at=now)
-        sla.sla_start(case=case, now=now)
-    return case
+    return case_services.case_open(organization=org, subject=subject, kind="incident",
+                                   channel="staff", priority=priority, account=account,
+                                   service=service, team=team, assignee=assignee, now=now)
 
 
 def set_status(case, status, *, now, actor=None):
-    if case_services is not None and hasattr(case_services, "case_set_status"):
-        return case_services.case_set_status(case=case, status=status, actor=actor, now=now)
-    with transaction.atomic():
-        locked = _lock(case)
-        old = locked.status
-        locked.status = status
-        if status == CaseStatus.RESOLVED:
-            locked.resolved_at = now
-        locked.save()
-        sla.sla_on_status_change(case=locked, old_status=old, now=now)
-    return locked
+    if status == CaseStatus.MERGED:
+        target = open_case(case.organization, now=now, subject="The original")
+        case_services.case_merge(source=case, target=target, actor=actor, now=now)
+        return case
+    return case_services.case_set_status(case=case, status=status, actor=actor, now=now)
 
 
 def reply(case, *, now, author=None):
-    if case_services is not None and hasattr(case_services, "case_add_message"):
-        case_services.case_add_message(case=case, body="On it.", from_staff=True,
-                                       channel="staff", author=author, now=now)
-        return Case.objects.get(pk=case.pk)
-    with transaction.atomic():
-        locked = _lock(case)
-        locked.first_responded_at = now
-        if locked.status == CaseStatus.NEW:
-            locked.status = CaseStatus.OPEN
-        locked.save()
-        sla.sla_on_first_response(case=locked, now=now)
-    return locked
+    case_services.case_add_message(case=case, body="On it.", from_staff=True,
+                                   channel="staff", author=author, now=now)
+    case.refresh_from_db()
+    return case
 
 
 def update(case, *, now, actor=None, **changes):
-    if case_services is not None and hasattr(case_services, "case_update"):
-        return case_services.case_update(case=case, actor=actor, now=now, **changes)
-    with transaction.atomic():
-        locked = _lock(case)
-        for name, value in changes.items():
-            setattr(locked, name, value)
-        locked.save()
-        sla.sla_retarget(case=locked, now=now)
-    return locked
+    return case_services.case_update(case=case, actor=actor, now=now, **changes)
 
 
 def clock(case, metric=SlaMetric.RESOLUTION):

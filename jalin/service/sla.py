@@ -389,27 +389,11 @@ def _people_responsible(case):
 
 
 def _change_case(case, now, **changes):
-    """Apply an escalation's change to the case through the desk's service when it exists."""
-    try:
-        from .cases import case_update
-    except ImportError:  # pragma: no cover - the desk is part of the same app
-        case_update = None
-    if case_update is not None:
-        return case_update(case=case, actor=None, now=now, **changes)
-    before = {name: str(getattr(case, f"{name}_id", None) or getattr(case, name, ""))
-              for name in changes}
-    for name, value in changes.items():
-        setattr(case, name, value)
-    case.version += 1
-    case.updated_at = now
-    case.save()
-    for name in changes:
-        _record(case, f"{name}_changed", from_value=before[name],
-                to_value=str(getattr(case, f"{name}_id", None) or getattr(case, name, "")),
-                now=now)
-    if "priority" in changes:
-        sla_retarget(case=case, now=now)
-    return case
+    """Apply an escalation's change through the desk's service (history, audit, event, and
+    the SLA retarget a priority change needs), as the system (no actor)."""
+    from .cases import case_update  # cases imports this module
+
+    return case_update(case=case, actor=None, now=now, **changes)
 
 
 def _escalate(clock, case, trigger, now):
