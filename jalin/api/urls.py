@@ -44,6 +44,7 @@ from .routers import (
     service_cases,
     service_mailboxes,
     service_portfolio,
+    service_sla,
 )
 
 DESCRIPTION = """
@@ -152,3 +153,4 @@ api.add_router("", crm_timeline_router)
 api.add_router("", notifications_router)
 api.add_router("", brm_reviews.router)
 api.add_router("", brm_registers.router)
+api.add_router("", service_sla.router)

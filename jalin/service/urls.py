@@ -7,6 +7,7 @@ from . import (
     desk_views,
     mail_views,
     portal_views,
+    sla_views,
 )
 
 app_name = "service"
@@ -75,4 +76,21 @@ urlpatterns = [
     path("mailboxes/<int:pk>/token/", mail_views.mailbox_token, name="mailbox_token"),
     path("mailboxes/<int:pk>/delete/", mail_views.mailbox_delete, name="mailbox_delete"),
     path("mail/inbound/<int:pk>/", mail_views.mail_inbound, name="mail_inbound"),
+    # SLA settings and reports (jalin/service/sla_views.py)
+    path("sla/", sla_views.sla_settings, name="sla_settings"),
+    path("sla/calendars/<int:pk>/", sla_views.sla_calendar, name="sla_calendar"),
+    path("sla/calendars/<int:pk>/holidays/", sla_views.sla_calendar_holiday_add,
+         name="sla_calendar_holiday_add"),
+    path("sla/calendars/<int:pk>/load/", sla_views.sla_calendar_load, name="sla_calendar_load"),
+    path("sla/calendars/<int:pk>/delete/", sla_views.sla_calendar_delete,
+         name="sla_calendar_delete"),
+    path("sla/holidays/<int:pk>/remove/", sla_views.sla_holiday_remove,
+         name="sla_holiday_remove"),
+    path("sla/policies/<int:pk>/", sla_views.sla_policy, name="sla_policy"),
+    path("sla/policies/<int:pk>/archive/", sla_views.sla_policy_archive,
+         name="sla_policy_archive"),
+    path("sla/rules/<int:pk>/", sla_views.sla_rule, name="sla_rule"),
+    path("sla/rules/<int:pk>/delete/", sla_views.sla_rule_delete, name="sla_rule_delete"),
+    path("sla/report/", sla_views.sla_report, name="sla_report"),
+    path("sla/report/record/", sla_views.sla_results_record, name="sla_results_record"),
 ]
