@@ -83,3 +83,16 @@ class ServiceConfig(AppConfig):
         # Freeze last month's SLA results once the month is over.
         register_housekeeping("service.sla_results_freeze", sla_results_freeze_due,
                               every_seconds=3600)
+
+        from jalin.tenancy.roles import ORG_MANAGE, SERVICE_VIEW
+
+        from .portal import PortalLink, register_desk_link
+
+        register_desk_link(PortalLink(
+            key="sla_report", label=_("SLA attainment"), url_name="service:sla_report",
+            description=_("Targets met and breached per customer, service, team and month."),
+            perm=SERVICE_VIEW, order=40))
+        register_desk_link(PortalLink(
+            key="sla_settings", label=_("SLA settings"), url_name="service:sla_settings",
+            description=_("Business-hours calendars, holidays, SLA policies, escalation rules."),
+            perm=ORG_MANAGE, order=90))
