@@ -213,7 +213,7 @@ def _reschedule_clocks(calendar, old_spec, *, now=None):
 
     now = now or timezone.now()
     new_spec = calendar_spec(calendar)
-    clocks = SlaClock.objects.select_for_update().filter(
+    clocks = SlaClock.objects.select_for_update(of=("self",)).filter(
         calendar=calendar, state__in=(SlaClockState.RUNNING, SlaClockState.PAUSED),
     ).select_related("policy")
     for clock in clocks:

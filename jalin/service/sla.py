@@ -263,7 +263,7 @@ def sla_start(*, case, now=None):
 
 
 def _clocks(case, **filters):
-    return list(SlaClock.objects.select_for_update().filter(case=case, **filters)
+    return list(SlaClock.objects.select_for_update(of=("self",)).filter(case=case, **filters)
                 .select_related("calendar", "policy"))
 
 
@@ -449,8 +449,8 @@ def _fire(clock_id, case_id, *, kind, now):
     did it. The case row is locked first (the order the case services lock in), then the
     conditional UPDATE decides who fires."""
     with transaction.atomic():
-        case = (Case.objects.select_for_update().select_related("organization", "assignee",
-                                                                "team")
+        case = (Case.objects.select_for_update(of=("self",))
+                .select_related("organization", "assignee", "team")
                 .filter(pk=case_id).first())
         if case is None:
             return False
@@ -494,7 +494,7 @@ def sla_clocks_check(*, now=None):
         ("breach", {"breached_at__isnull": True, "due_at__lte": now}),
     ):
         due = list(SlaClock.objects.filter(state=SlaClockState.RUNNING, **filters)
-                   .order_by("due_at" if kind == "breach" else "warn_at")
+                   .order_by("due_at" if kind == "breach" else "warn_at", "pk")
                    .values_list("pk", "case_id")[:BATCH])
         for clock_id, case_id in due:
             try:

@@ -574,6 +574,11 @@ class Command(BaseCommand):
 
             created["portfolios"] = seed_portfolios(organizations=organizations, users=users)
         _deliver_events()  # the CRM timeline is fed by events, as it is by the worker
+        from jalin.service.sla_demo import seed_sla  # service may import tenancy, not back
+
+        with transaction.atomic():
+            created["sla"] = seed_sla(supplier=organizations["sinar-distribusi"],
+                                      admin=users["budi"])
         from jalin.service.demo import seed_service_desk
 
         with transaction.atomic():
