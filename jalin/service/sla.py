@@ -93,7 +93,7 @@ def _covers(agreement, service_ids, service_id):
     return not service_ids or service_id in service_ids
 
 
-def sla_policy_for(*, case):
+def sla_policy_for(*, case, now=None):
     """(policy, agreement) that applies to `case`: the customer's active agreement covering
     the case (its service, if any) with an SLA policy, else the organization's default policy
     and no agreement. (None, None) when the organization has no policy at all.
@@ -101,7 +101,7 @@ def sla_policy_for(*, case):
     An agreement the case already names is kept while it still applies; otherwise an
     agreement naming the case's service wins over one covering all services (for a case
     without a service, one covering all services wins), then the newest."""
-    today = timezone.localdate()
+    today = timezone.localdate(now) if now else timezone.localdate()
     candidates = []
     for agreement in _usable_agreements(case, today).prefetch_related("services"):
         service_ids = {s.pk for s in agreement.services.all()}
@@ -248,7 +248,7 @@ def sla_start(*, case, now=None):
     from .calendars import ensure_default_policy
 
     now = _now(now)
-    policy, agreement = sla_policy_for(case=case)
+    policy, agreement = sla_policy_for(case=case, now=now)
     if policy is None:
         policy = ensure_default_policy(organization=case.organization, now=now)
     _set_case_sla(case, policy, agreement)
@@ -319,7 +319,7 @@ def sla_retarget(*, case, now=None):
     A metric the new policy has no target for is cancelled; a metric that had no clock and
     now has a target (the case had no SLA) starts counting from when the case was opened."""
     now = _now(now)
-    policy, agreement = sla_policy_for(case=case)
+    policy, agreement = sla_policy_for(case=case, now=now)
     _set_case_sla(case, policy, agreement)
     targets = _targets(policy)
     existing = {clock.metric: clock for clock in _clocks(case)}
