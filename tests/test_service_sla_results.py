@@ -132,3 +132,20 @@ def test_reports_per_customer_service_team_and_period(org, world):
         sla_results.sla_report(organization=org, group_by="colour", now=now)
     with pytest.raises(SlaError):
         sla_results.sla_report(organization=org, first="2026-12", last="2026-11", now=now)
+
+
+def test_service_review_reports_show_the_recorded_results_of_its_months(org, world):
+    import datetime
+
+    from jalin.brm.models import ServiceReview
+    from jalin.brm.review_report import sla_results as review_sla_results
+
+    sla_results.sla_results_record(organization=org, period=NOVEMBER, now=wib(2026, 12, 2))
+    review = ServiceReview.objects.create(
+        organization=org, account=world["toko"], scheduled_for=datetime.date(2026, 12, 10),
+        period_start=datetime.date(2026, 10, 1), period_end=datetime.date(2026, 11, 30))
+    rows = review_sla_results(review)
+    assert [(r["metric"], r["total"], r["achieved"], r["attainment_percent"], r["period_end"])
+            for r in rows] == [("resolution", 5, 4, 80.0, "2026-11-30")]
+    review.period_end = datetime.date(2026, 11, 29)  # November is not wholly inside
+    assert review_sla_results(review) == []

@@ -71,15 +71,19 @@ def sla_results(review):
     except LookupError:
         return []
     fields = {field.name for field in SlaResult._meta.get_fields()}
-    if not {"agreement", "period_start", "period_end"} <= fields:
+    if not {"agreement", "period"} <= fields:
         return []
-    queryset = (SlaResult.objects.filter(agreement__organization=review.organization,
+    # One row per agreement × metric × priority × month (`period` is the month's first day);
+    # only months that lie wholly within the review period.
+    queryset = (SlaResult.objects.filter(organization=review.organization,
                                          agreement__account_id=review.account_id,
-                                         period_start__gte=review.period_start,
-                                         period_end__lte=review.period_end)
-                .select_related("agreement").order_by("period_start", "agreement_id", "pk"))
+                                         period__gte=review.period_start,
+                                         period__lte=review.period_end)
+                .select_related("agreement").order_by("period", "agreement_id", "pk"))
     out = []
     for result in queryset[:LIST_LIMIT]:
+        if result.period_end > review.period_end:
+            continue
         row = {"agreement_id": result.agreement_id, "agreement_number": result.agreement.number,
                "agreement_title": result.agreement.title,
                "period_start": _iso(result.period_start), "period_end": _iso(result.period_end)}

@@ -899,6 +899,18 @@ class SlaResult(models.Model):
     def __str__(self):
         return f"{self.period} {self.agreement_key} {self.metric} {self.priority}"
 
+    @property
+    def period_start(self):
+        return self.period
+
+    @property
+    def period_end(self):
+        """The last day of the month."""
+        import datetime
+
+        following = (self.period.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+        return following - datetime.timedelta(days=1)
+
 
 # --- Satisfaction -------------------------------------------------------------------------
 

@@ -361,8 +361,9 @@ def _report_filters(request):
     priority = params.get("priority", "")
     return {
         "group_by": params.get("group_by", "account") or "account",
-        "first": params.get("first", "").strip() or None,
-        "last": params.get("last", "").strip() or None,
+        # `from`/`to` (dates, as the BRM metrics link) are taken as their months.
+        "first": (params.get("first", "") or params.get("from", "")).strip() or None,
+        "last": (params.get("last", "") or params.get("to", "")).strip() or None,
         "metric": metric if metric in SlaMetric.values else "",
         "priority": priority if priority in CasePriority.values else "",
         "account": pick(Account, "account"), "service": pick(Service, "service"),
