@@ -164,6 +164,11 @@ SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 3
 JALIN_INVITATION_DAYS = 7
+# Where people reach this installation (scheme://host[:port], no trailing slash): links in
+# e-mails sent by background jobs, which have no request to take the host from (survey
+# invitations). Empty: links are relative paths.
+JALIN_SITE_URL = os.environ.get("JALIN_SITE_URL", "" if PRODUCTION else "http://127.0.0.1:8000"
+                                ).rstrip("/")
 JALIN_API_TOKEN_DAYS = int(os.environ.get("JALIN_API_TOKEN_DAYS", 365))
 JALIN_TRUSTED_PROXY_HOPS = int(os.environ.get("JALIN_TRUSTED_PROXY_HOPS", 0))
 

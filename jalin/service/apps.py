@@ -8,12 +8,24 @@ class ServiceConfig(AppConfig):
     verbose_name = _("Service management")
 
     def ready(self):
+        from jalin.core.consumers import register_consumer
         from jalin.core.housekeeping import register_housekeeping
 
         from .cases import cases_auto_close
 
         # Resolved cases close by themselves after cases.AUTO_CLOSE_DAYS; hourly is plenty.
         register_housekeeping("service.cases_auto_close", cases_auto_close, every_seconds=3600)
+        from .surveys import invitations_expire, on_case_resolved, surveys_send_periodic
+
+        # A resolved case invites its requester to the case-resolved surveys (idempotent:
+        # one invitation per case and survey).
+        register_consumer("service.survey_invitations", on_case_resolved,
+                          event_types=["service.case.resolved"])
+        register_housekeeping("service.survey_invitations_expire", invitations_expire,
+                              every_seconds=300)
+        register_housekeeping("service.surveys_send_periodic", surveys_send_periodic,
+                              every_seconds=3600)
+
         self._ready_agreement_portfolio()
         self._ready_email_to_case()
         self._ready_sla()

@@ -930,6 +930,13 @@ class SurveyTrigger(models.TextChoices):
     MANUAL = "manual", _("Sent by hand")
 
 
+def _on_scale(field):
+    condition = models.Q()
+    for kind, (low, high) in SURVEY_SCALES.items():
+        condition |= models.Q(kind=kind, **{f"{field}__gte": low, f"{field}__lte": high})
+    return condition
+
+
 class Survey(models.Model):
     organization = models.ForeignKey(
         "tenancy.Organization", on_delete=models.CASCADE, related_name="+"
@@ -961,6 +968,13 @@ class Survey(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["organization", "name"],
                                     name="service_survey_unique_name"),
+            # The good threshold (and the follow-up threshold) lie on the kind's scale.
+            models.CheckConstraint(
+                condition=_on_scale("good_threshold"), name="service_survey_good_on_scale"),
+            models.CheckConstraint(
+                condition=models.Q(follow_up_at_or_below__isnull=True)
+                | _on_scale("follow_up_at_or_below"),
+                name="service_survey_follow_up_on_scale"),
         ]
 
     def __str__(self):
@@ -1000,6 +1014,12 @@ class SurveyInvitation(models.Model):
     recipient_email = models.EmailField(blank=True)
     status = models.CharField(max_length=10, choices=InvitationStatus.choices,
                               default=InvitationStatus.SENT)
+    # Periodic (relationship) surveys: the first day of the period this invitation asks
+    # about; one invitation per survey × account × period, also when two workers run.
+    period_start = models.DateField(null=True, blank=True)
+    # Who sent it by hand (manual sends); blank when the system sent it.
+    sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                null=True, blank=True, related_name="+")
     sent_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     answered_at = models.DateTimeField(null=True, blank=True)
@@ -1012,6 +1032,9 @@ class SurveyInvitation(models.Model):
             # One CSAT invitation per case and survey, also when two workers send at once.
             models.UniqueConstraint(fields=["survey", "case"], name="service_invitation_per_case",
                                     condition=models.Q(case__isnull=False)),
+            models.UniqueConstraint(fields=["survey", "account", "period_start"],
+                                    name="service_invitation_per_period",
+                                    condition=models.Q(period_start__isnull=False)),
         ]
         indexes = [
             models.Index(fields=["organization", "survey", "-sent_at"],
@@ -1037,6 +1060,9 @@ class SurveyResponse(models.Model):
     survey = models.ForeignKey(Survey, on_delete=models.PROTECT, related_name="responses")
     score = models.PositiveSmallIntegerField()
     normalized = models.DecimalField(max_digits=5, decimal_places=2)
+    # Whether the score was at or above the survey's good threshold when it was given:
+    # recorded, so a later change of the threshold does not rewrite past CSAT.
+    good = models.BooleanField(default=False)
     comment = models.TextField(blank=True)
     case = models.ForeignKey(Case, on_delete=models.SET_NULL, null=True, blank=True,
                              related_name="+")
@@ -1057,6 +1083,7 @@ class SurveyResponse(models.Model):
                          name="service_response_survey"),
             models.Index(fields=["organization", "account", "created_at"],
                          name="service_response_account"),
+            models.Index(fields=["organization", "-id"], name="service_response_org_id"),
         ]
 
     def __str__(self):

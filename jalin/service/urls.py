@@ -8,6 +8,7 @@ from . import (
     mail_views,
     portal_views,
     sla_views,
+    survey_views,
 )
 
 app_name = "service"
@@ -93,4 +94,18 @@ urlpatterns = [
     path("sla/rules/<int:pk>/delete/", sla_views.sla_rule_delete, name="sla_rule_delete"),
     path("sla/report/", sla_views.sla_report, name="sla_report"),
     path("sla/report/record/", sla_views.sla_results_record, name="sla_results_record"),
+    # Satisfaction surveys (staff)
+    path("surveys/", survey_views.survey_list, name="survey_list"),
+    path("surveys/new/", survey_views.survey_create, name="survey_create"),
+    path("surveys/dashboard/", survey_views.survey_dashboard, name="survey_dashboard"),
+    path("surveys/answers/", survey_views.answer_list, name="survey_answers"),
+    path("surveys/answers/export.csv", survey_views.answer_export, name="survey_answers_export"),
+    path("surveys/<int:pk>/", survey_views.survey_detail, name="survey_detail"),
+    path("surveys/<int:pk>/edit/", survey_views.survey_edit, name="survey_edit"),
+    path("surveys/<int:pk>/send/", survey_views.survey_send, name="survey_send"),
+    # Answering: the public link (token is the credential) and the buyer portal
+    path("s/<str:token>/", survey_views.survey_answer_public, name="survey_answer_public"),
+    path("portal/surveys/", survey_views.survey_portal_list, name="survey_portal_list"),
+    path("portal/surveys/<int:pk>/", survey_views.survey_portal_answer,
+         name="survey_portal_answer"),
 ]
