@@ -325,3 +325,56 @@ def test_manual_send_needs_someone_to_ask(world):
     foreign = Account.objects.create(organization=make_org("elsewhere"), name="Foreign")
     with pytest.raises(surveys.SurveyError):
         surveys.invitation_send_manual(survey=world.survey, account=foreign, actor=world.owner)
+
+
+# --- Follow-up cases -----------------------------------------------------------------------
+
+
+def test_low_score_opens_a_follow_up_complaint_in_the_same_transaction(world):
+    invitation, _token = invite(world)
+    response = surveys.survey_answer(invitation=invitation, score=2, user=world.buyer_user)
+    follow_up = response.follow_up_case
+    assert follow_up is not None
+    assert follow_up.kind == "complaint" and follow_up.channel == "survey"
+    assert follow_up.follow_up_of == invitation.case
+    assert follow_up.account == world.account and follow_up.buyer == world.buyer
+    assert follow_up.requester == world.buyer_user
+    assert "2" in follow_up.subject
+    event = Event.objects.get(type="service.survey.answered")
+    assert event.payload["follow_up_case_id"] == follow_up.pk
+    assert event.payload["good"] is False and event.payload["has_comment"] is False
+    assert Event.objects.filter(type="service.case.opened",
+                                payload__case_id=follow_up.pk).exists()
+
+
+def test_a_comment_opens_a_feedback_follow_up_when_configured(world):
+    invitation, _token = invite(world)
+    response = surveys.survey_answer(invitation=invitation, score=5,
+                                     comment="Great, but the invoice was late")
+    assert response.follow_up_case.kind == "feedback"
+    assert "invoice was late" in response.follow_up_case.description
+    surveys.survey_update(survey=world.survey, actor=world.owner, follow_up_on_comment=False)
+    second, _token = invite(world)
+    assert surveys.survey_answer(invitation=second, score=5,
+                                 comment="Thanks").follow_up_case is None
+
+
+def test_no_follow_up_above_the_threshold_without_comment(world):
+    invitation, _token = invite(world)
+    assert surveys.survey_answer(invitation=invitation, score=3).follow_up_case is None
+
+
+def test_a_failing_follow_up_writes_no_answer(world, monkeypatch):
+    from jalin.service import cases
+
+    def broken(**kwargs):
+        raise cases.ServiceError("desk is down", code="broken")
+
+    monkeypatch.setattr(cases, "case_open", broken)
+    invitation, _token = invite(world)
+    with pytest.raises(cases.ServiceError):
+        surveys.survey_answer(invitation=invitation, score=1)
+    assert not SurveyResponse.objects.exists()
+    invitation.refresh_from_db()
+    assert invitation.status == InvitationStatus.SENT
+    assert not Event.objects.filter(type="service.survey.answered").exists()

@@ -28,6 +28,8 @@ import logging
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
@@ -512,6 +514,11 @@ def _open_follow_up(*, survey, invitation, response, score, comment, user, now, 
             "number": origin.number, "subject": origin.subject}
     if comment:
         description += "\n\n" + comment
+    email = invitation.recipient_email
+    try:
+        validate_email(email)
+    except ValidationError:
+        email = ""
     requester = user if (user is not None and invitation.buyer_id and user.memberships.filter(
         organization_id=invitation.buyer_id, is_active=True).exists()) else (
         invitation.recipient_user)
@@ -520,7 +527,7 @@ def _open_follow_up(*, survey, invitation, response, score, comment, user, now, 
         kind=CaseKind.COMPLAINT if low_score else CaseKind.FEEDBACK,
         channel=CaseChannel.SURVEY, description=description, actor=None,
         account=invitation.account, contact=invitation.contact, requester=requester,
-        requester_email=invitation.recipient_email, follow_up_of=origin, now=now)
+        requester_email=email, follow_up_of=origin, now=now)
 
 
 def survey_answer(*, invitation, score, comment="", user=None, now=None):
