@@ -45,6 +45,7 @@ from .routers import (
     service_mailboxes,
     service_portfolio,
     service_sla,
+    service_surveys,
 )
 
 DESCRIPTION = """
@@ -154,3 +155,4 @@ api.add_router("", notifications_router)
 api.add_router("", brm_reviews.router)
 api.add_router("", brm_registers.router)
 api.add_router("", service_sla.router)
+api.add_router("", service_surveys.router)
