@@ -185,7 +185,7 @@ def _dashboard_context(request, *, survey=None):
     if SurveyKind.NPS in data.kinds:
         series.append((_("NPS"), [row["nps"] for row in rows]))
     series.append((_("Response rate %"), [row["response_rate"] for row in rows]))
-    score_chart = chart_config(kind="line", labels=labels, series=series, y_title=_("%"))
+    score_chart = chart_config(kind="line", labels=labels, series=series, y_title=_("Percent"))
     effort_chart = None
     if SurveyKind.CES in data.kinds:
         effort_chart = chart_config(kind="line", labels=labels,
