@@ -26,6 +26,32 @@ class ServiceConfig(AppConfig):
         register_housekeeping("service.surveys_send_periodic", surveys_send_periodic,
                               every_seconds=3600)
 
+        from django.utils import timezone
+
+        from jalin.tenancy.roles import SERVICE_VIEW
+
+        from .models import InvitationStatus, SurveyInvitation
+        from .portal import PortalLink, register_desk_link, register_portal_link
+
+        def surveys_waiting(organization, user):
+            return SurveyInvitation.objects.filter(
+                buyer=organization, status=InvitationStatus.SENT,
+                expires_at__gte=timezone.now()).count()
+
+        register_portal_link(PortalLink(
+            key="surveys", label=_("Surveys"), url_name="service:survey_portal_list",
+            description=_("Tell your suppliers how they did."), perm=SERVICE_VIEW,
+            count=surveys_waiting, order=50))
+        register_desk_link(PortalLink(
+            key="surveys", label=_("Satisfaction surveys"), url_name="service:survey_list",
+            description=_("CSAT, NPS and CES: settings, invitations and answers."),
+            perm=SERVICE_VIEW, order=50))
+        register_desk_link(PortalLink(
+            key="survey_dashboard", label=_("Satisfaction dashboard"),
+            url_name="service:survey_dashboard",
+            description=_("Trends, response rates and every score's answers."),
+            perm=SERVICE_VIEW, order=51))
+
         self._ready_agreement_portfolio()
         self._ready_email_to_case()
         self._ready_sla()

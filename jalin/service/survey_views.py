@@ -6,7 +6,7 @@ number links to the answers it counts), the answers list (filters, keyset pages,
 manual send to an account.
 
 Customers: the public answer page ``/service/s/<token>/`` (the token is the credential, no
-sign-in) and the portal (``/service/portal/surveys/``: the buyer organization's invitations,
+sign-in) and the portal (``/service/my/surveys/``: the buyer organization's invitations,
 answered inside the portal).
 
 Views stay thin: reads through `survey_selectors`, writes through `surveys`.

@@ -105,7 +105,7 @@ urlpatterns = [
     path("surveys/<int:pk>/send/", survey_views.survey_send, name="survey_send"),
     # Answering: the public link (token is the credential) and the buyer portal
     path("s/<str:token>/", survey_views.survey_answer_public, name="survey_answer_public"),
-    path("portal/surveys/", survey_views.survey_portal_list, name="survey_portal_list"),
-    path("portal/surveys/<int:pk>/", survey_views.survey_portal_answer,
+    path("my/surveys/", survey_views.survey_portal_list, name="survey_portal_list"),
+    path("my/surveys/<int:pk>/", survey_views.survey_portal_answer,
          name="survey_portal_answer"),
 ]

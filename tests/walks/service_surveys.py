@@ -14,8 +14,8 @@ ROUTES = {
                                             methods=("POST",)),
     # The token is the credential: a wrong one is a plain "not found" page, for anyone.
     "service/s/<str:token>/": Route(PUBLIC, kwargs={"token": "bogus"}),
-    "service/portal/surveys/": Route(OWN, methods=("GET",)),
-    "service/portal/surveys/<int:pk>/": Route(REFUSE, kwargs={"pk": "survey_invitation"}),
+    "service/my/surveys/": Route(OWN, methods=("GET",)),
+    "service/my/surveys/<int:pk>/": Route(REFUSE, kwargs={"pk": "survey_invitation"}),
     "api/v1/service/surveys": Route(OWN, methods=("GET", "POST"), body={}),
     "api/v1/service/surveys/<survey_id>": Route(
         REFUSE, kwargs={"survey_id": "survey"}, methods=("GET", "PATCH"),
