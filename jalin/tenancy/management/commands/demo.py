@@ -590,6 +590,11 @@ class Command(BaseCommand):
         with transaction.atomic():
             created["brm_registers"] = seed_brm_registers(organizations=organizations,
                                                           users=users)
+        from jalin.service.survey_demo import seed_surveys
+
+        with transaction.atomic():
+            created["surveys"] = seed_surveys(organization=organizations["sinar-distribusi"],
+                                              actor=users["budi"])
         _deliver_events()
 
         self.stdout.write(self.style.SUCCESS(
