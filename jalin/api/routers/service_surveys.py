@@ -225,7 +225,7 @@ def survey_list(request, params: Query[PageParams]):
 @idempotent
 def survey_create(request, payload: SurveyIn):
     membership = require(request, SERVICE_EDIT)
-    values = payload.dict()
+    values = payload.model_dump()
     values["kind"], values["trigger"] = payload.kind.value, payload.trigger.value
     try:
         survey = surveys.survey_create(organization=membership.organization,
@@ -246,7 +246,7 @@ def survey_detail(request, survey_id: int):
 def survey_update(request, survey_id: int, payload: SurveyPatch):
     membership = require(request, SERVICE_EDIT)
     survey = selectors.survey_detail(organization=membership.organization, pk=survey_id)
-    changes = payload.dict(exclude_unset=True)
+    changes = payload.model_dump(exclude_unset=True)
     version = changes.pop("version")
     for key in ("kind", "trigger"):
         if changes.get(key) is not None:
