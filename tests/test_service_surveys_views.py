@@ -73,8 +73,8 @@ def test_answer_without_login_then_double_submit_sees_already_answered(world):
     assert answer.score == 2 and answer.answered_by is None
     assert answer.follow_up_case.follow_up_of == invitation.case
     again = client.post(_url(token), {"score": "5"})
-    assert again.status_code == 409
-    assert b'id="survey-answered"' in again.content
+    assert again.status_code == 302 and again["Location"] == _url(token)
+    assert b'id="survey-answered"' in client.get(again["Location"]).content
     assert SurveyResponse.objects.count() == 1
     assert b'id="survey-answered"' in client.get(_url(token)).content
 

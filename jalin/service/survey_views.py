@@ -344,6 +344,9 @@ def _answer(request, invitation, *, action, done_url, portal=False):
         surveys.survey_answer(invitation=invitation, score=values["score"],
                               comment=values["comment"], user=request.user)
     except surveys.SurveyError as exc:
+        if exc.code == "already_answered":
+            # A double click or a second tab: show the answered page (its GET), not an error.
+            return redirect(done_url)
         invitation.refresh_from_db()
         return _answer_page(request, invitation, action=action, error=exc, values=values,
                             status=ERROR_STATUS.get(exc.code, 400), portal=portal)
