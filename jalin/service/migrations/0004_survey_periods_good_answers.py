@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('crm', '0005_custom_field_gin_indexes'),
-        ('service', '0002_canned_replies'),
+        ('service', '0003_agreement_portfolio'),
         ('tenancy', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
