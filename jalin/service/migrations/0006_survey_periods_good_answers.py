@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('crm', '0005_custom_field_gin_indexes'),
-        ('service', '0004_support_mailboxes_and_case_emails'),
+        ('service', '0005_sla_escalations_results'),
         ('tenancy', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
