@@ -4,6 +4,7 @@ PDF, portal isolation and the API."""
 
 import datetime
 import json
+from decimal import Decimal
 
 import pytest
 from django.test import Client
@@ -21,7 +22,7 @@ from jalin.brm.models import (
 from jalin.brm.review_report import build_report
 from jalin.core.events_models import Event
 from jalin.core.models import AuditLog, Notification
-from jalin.service.models import Agreement, InvitationStatus
+from jalin.service.models import Agreement, InvitationStatus, SlaResult
 from jalin.tenancy.models import Membership
 from jalin.tenancy.roles import Role
 
@@ -165,6 +166,25 @@ def test_report_on_a_known_data_set(world, django_assert_max_num_queries):
     assert [row["title"] for row in changes["awaiting_response"]] == [
         "Older change", "They open a branch"]
     json.dumps(report)  # plain JSON
+
+
+def test_report_lists_the_recorded_sla_results(world, org):
+    agreement = Agreement.objects.get(title="Toko SLA")
+    common = {"organization": org, "agreement": agreement, "agreement_key": agreement.pk,
+              "account": world.toko, "metric": "resolution", "priority": "high",
+              "required_percent": Decimal("95")}
+    SlaResult.objects.create(period=DAY(2026, 10, 1), total=4, achieved=3, breached=1,
+                             attainment_percent=Decimal("75.00"), met=False, **common)
+    SlaResult.objects.create(period=DAY(2026, 12, 1), total=1, achieved=1, breached=0,
+                             attainment_percent=Decimal("100.00"), met=True, **common)
+    [row] = build_report(world.review)["sla"]["results"]
+    assert (row["period_start"], row["period_end"], row["attainment_percent"],
+            row["required_percent"], row["met"]) == ("2026-10-01", "2026-10-31", 75.0, 95.0,
+                                                    False)
+    # A cancelled clock is never counted.
+    case = world.case(world.toko, created=at(2026, 10, 20))
+    world.clock(case, "resolution", state="cancelled", stopped=at(2026, 10, 21))
+    assert build_report(world.review)["sla"]["total"] == 7
 
 
 def test_held_report_is_frozen(world, owner):

@@ -28,10 +28,12 @@ def _in(field, start, end):
 def sla_decided(start, end):
     """An SLA clock counts in the period it was decided: missed when it breached then
     (`breached_at`), met when it stopped then without having breached (state achieved).
-    Running and paused clocks that have not breached yet are not counted."""
-    return (_in("breached_at", start, end)
-            | (Q(breached_at__isnull=True, state=SlaClockState.ACHIEVED)
-               & _in("stopped_at", start, end)))
+    Running and paused clocks that have not breached yet, and cancelled ones, are not
+    counted — the rule of the SLA engine's results (`sla_results.decided_clocks`)."""
+    return ((_in("breached_at", start, end)
+             | (Q(breached_at__isnull=True, state=SlaClockState.ACHIEVED)
+                & _in("stopped_at", start, end)))
+            & ~Q(state=SlaClockState.CANCELLED))
 
 
 def sla_rows(*, organization, start, end, account_id=None, split=("case__account_id",)):

@@ -8,7 +8,6 @@ decimal. `REPORT_VERSION` changes when its shape does.
 
 import datetime
 
-from django.apps import apps
 from django.db.models import Count, Q
 from django.utils import timezone
 
@@ -19,6 +18,7 @@ from jalin.service.models import (
     CaseKind,
     CaseStatus,
     SlaClock,
+    SlaResult,
 )
 
 from . import formulas, measures
@@ -64,36 +64,28 @@ def sla_section(review, start, end):
 
 
 def sla_results(review):
-    """Frozen SLA results (agreement × target × period) of the customer's agreements whose
-    period lies within the review's period, as the SLA engine recorded them."""
-    try:
-        SlaResult = apps.get_model("service", "SlaResult")
-    except LookupError:
-        return []
-    fields = {field.name for field in SlaResult._meta.get_fields()}
-    if not {"agreement", "period"} <= fields:
-        return []
-    # One row per agreement × metric × priority × month (`period` is the month's first day);
-    # only months that lie wholly within the review period.
+    """Frozen SLA results (agreement × target × month) of the customer's agreements for the
+    months that lie wholly within the review's period, as the SLA engine recorded them."""
     queryset = (SlaResult.objects.filter(organization=review.organization,
                                          agreement__account_id=review.account_id,
                                          period__gte=review.period_start,
                                          period__lte=review.period_end)
-                .select_related("agreement").order_by("period", "agreement_id", "pk"))
+                .select_related("agreement")
+                .order_by("period", "agreement_id", "metric", "priority", "pk"))
     out = []
     for result in queryset[:LIST_LIMIT]:
         if result.period_end > review.period_end:
             continue
-        row = {"agreement_id": result.agreement_id, "agreement_number": result.agreement.number,
-               "agreement_title": result.agreement.title,
-               "period_start": _iso(result.period_start), "period_end": _iso(result.period_end)}
-        for name in ("metric", "priority", "total", "achieved", "breached", "met"):
-            if name in fields:
-                row[name] = getattr(result, name)
-        for name in ("attainment_percent", "required_percent"):
-            if name in fields and getattr(result, name) is not None:
-                row[name] = float(getattr(result, name))
-        out.append(row)
+        out.append({
+            "agreement_id": result.agreement_id, "agreement_number": result.agreement.number,
+            "agreement_title": result.agreement.title,
+            "period_start": _iso(result.period_start), "period_end": _iso(result.period_end),
+            "metric": result.metric, "priority": result.priority, "total": result.total,
+            "achieved": result.achieved, "breached": result.breached, "met": result.met,
+            "attainment_percent": (float(result.attainment_percent)
+                                   if result.attainment_percent is not None else None),
+            "required_percent": float(result.required_percent),
+        })
     return out
 
 
