@@ -62,7 +62,7 @@ def world(org, owner):
                                      status="proposed", created_at=at(2026, 9, 1))
     BusinessObjective.objects.create(organization=org, account=c, title="Dropped",
                                      status="dropped", created_at=at(2026, 9, 1))
-    # Requirements: submitted (non-draft) 3, approved 2 -> 66.7 %; signed off in October 1,
+    # Requirements: submitted (non-draft) 3, approved 2 -> 66.67 %; signed off in October 1,
     # with a business case 1.
     _requirement(org, 1, a, "approved", signed=at(2026, 10, 10), costs=100)
     _requirement(org, 2, a, "qualified")
@@ -91,7 +91,7 @@ def world(org, owner):
     OpportunityRecord.objects.create(organization=org, title="o3", account=b,
                                      status="recorded", identified_at=at(2026, 9, 3),
                                      assessed_at=at(2026, 10, 4), recorded_at=at(2026, 10, 9))
-    # SLA: Alpha 2 met + 1 breached, Beta 1 met -> 3/4 = 75 %, Alpha 66.7 %, Beta 100 %.
+    # SLA: Alpha 2 met + 1 breached, Beta 1 met -> 3/4 = 75 %, Alpha 66.67 %, Beta 100 %.
     for account, states in ((a, ("achieved", "achieved", "breached")), (b, ("achieved",))):
         for state in states:
             case = w.case(account, created=at(2026, 10, 6))
@@ -99,8 +99,8 @@ def world(org, owner):
                 w.clock(case, "resolution", state="running", breached=at(2026, 10, 7))
             else:
                 w.clock(case, "resolution", state="achieved", stopped=at(2026, 10, 7))
-    # Satisfaction: CSAT Alpha 5, 2 / Beta 4 (good >= 4): 2/3 = 66.7 %; NPS Alpha 10,
-    # Beta 3: 0; invitations 5 answered + 1 unanswered: 83.3 %.
+    # Satisfaction: CSAT Alpha 5, 2 / Beta 4 (good >= 4): 2/3 = 66.67 %; NPS Alpha 10,
+    # Beta 3: 0; invitations 5 answered + 1 unanswered: 83.33 %.
     for account, kind, score in ((a, "csat", 5), (a, "csat", 2), (b, "csat", 4),
                                  (a, "nps", 10), (b, "nps", 3)):
         w.answer(kind, account, score, when=at(2026, 10, 12))
@@ -145,10 +145,10 @@ def test_metrics_on_a_known_data_set(world, django_assert_max_num_queries):
     overall = data["overall"]
     assert overall["customers"] == 3
     assert (overall["objectives_documented_share"], overall["objectives_agreed_share"]) == (
-        66.7, 33.3)
+        66.67, 33.33)
     assert (overall["requirements_submitted"], overall["requirements_approved"],
             overall["signoff_share"], overall["requirements_signed_off"],
-            overall["business_cases_signed_off"]) == (3, 2, 66.7, 1, 1)
+            overall["business_cases_signed_off"]) == (3, 2, 66.67, 1, 1)
     assert (overall["changes_identified"], overall["changes_with_response"],
             overall["changes_response_share"], overall["change_response_mean_hours"],
             overall["change_response_median_hours"]) == (4, 3, 75.0, 14.0, 10.0)
@@ -157,7 +157,7 @@ def test_metrics_on_a_known_data_set(world, django_assert_max_num_queries):
     assert (overall["sla_total"], overall["sla_achieved"], overall["sla_attainment_percent"]) \
         == (4, 3, 75.0)
     assert (overall["csat_percent"], overall["nps"], overall["response_rate"]) == (
-        66.7, 0.0, 83.3)
+        66.67, 0.0, 83.33)
     assert overall["referrals"] == 2
     assert (overall["improvements_raised"], overall["improvements_from_feedback"],
             overall["improvements_completed"]) == (3, 2, 1)
@@ -167,7 +167,7 @@ def test_metrics_on_a_known_data_set(world, django_assert_max_num_queries):
     alpha = rows["Alpha"]
     assert (alpha["objectives_agreed"], alpha["sla_attainment_percent"], alpha["csat_percent"],
             alpha["nps"], alpha["referrals"], alpha["changes_identified"],
-            alpha["change_response_median_hours"]) == (True, 66.7, 50.0, 100.0, 2, 2, 10.0)
+            alpha["change_response_median_hours"]) == (True, 66.67, 50.0, 100.0, 2, 2, 10.0)
     assert (rows["Beta"]["sla_attainment_percent"], rows["Beta"]["nps"]) == (100.0, -100.0)
     assert rows["Gamma"]["response_rate"] == 0.0 and rows["Gamma"]["csat_percent"] is None
     assert set(data["definitions"]) >= {"csat", "nps", "repeat_business", "sla_attainment"}
@@ -175,7 +175,7 @@ def test_metrics_on_a_known_data_set(world, django_assert_max_num_queries):
     only = metrics.brm_metrics(organization=world.org, period=OCTOBER, account_id=world.a.pk)
     assert [row["name"] for row in only["customers"]] == ["Alpha"]
     assert (only["overall"]["sla_attainment_percent"], only["overall"]["csat_percent"],
-            only["overall"]["opportunities_identified"]) == (66.7, 50.0, 1)
+            only["overall"]["opportunities_identified"]) == (66.67, 50.0, 1)
 
 
 def test_repeat_business_rate(org, owner):
@@ -209,7 +209,7 @@ def test_query_count_does_not_grow_with_customers(world, django_assert_max_num_q
     with django_assert_max_num_queries(5):
         trend = metrics.trend(organization=world.org,
                               periods=[OCTOBER.previous(), OCTOBER, OCTOBER.next()])
-    assert [row["sla_attainment_percent"] for row in trend] == [None, 97.1, None]
+    assert [row["sla_attainment_percent"] for row in trend] == [None, 97.06, None]
     assert trend[1]["improvements_raised"] == 3 and trend[1]["improvements_completed"] == 1
 
 
@@ -218,7 +218,7 @@ def test_page_csv_and_api(world, owner, owner_client, outsider, outsider_client,
     page = owner_client.get("/brm/metrics/?period=month&on=2026-10")
     body = page.content.decode()
     assert page.status_code == 200
-    assert 'data-value="75.0"' in body and 'data-value="66.7"' in body
+    assert 'data-value="75.0"' in body and 'data-value="66.67"' in body
     assert "promoters (9–10)" in body  # definitions listed
     assert 'data-chart="brm-quality-chart"' in body
     assert owner_client.get("/brm/metrics/?period=year").status_code == 400
@@ -243,7 +243,7 @@ def test_page_csv_and_api(world, owner, owner_client, outsider, outsider_client,
     assert data["overall"]["sla_attainment_percent"] == 75.0
     assert data["period"] == {"kind": "month", "key": "2026-10", "start": "2026-10-01",
                               "end": "2026-10-31"}
-    assert len(data["trend"]) == 3 and data["trend"][-1]["csat_percent"] == 66.7
+    assert len(data["trend"]) == 3 and data["trend"][-1]["csat_percent"] == 66.67
     assert api.get("/brm/metrics?on=bad").status_code == 422
     assert api.get("/brm/metrics?period=year").status_code == 422
     theirs = api_for(outsider).get("/brm/metrics?period=month&on=2026-10").json()

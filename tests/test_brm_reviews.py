@@ -80,9 +80,9 @@ def world(org, owner, buyer_org):
     w.clock(c5, "resolution", state="achieved", stopped=at(2026, 12, 5))
     c6 = w.case(other, kind="complaint", created=at(2026, 10, 1))
     w.clock(c6, "first_response", state="breached", breached=at(2026, 10, 1, 15))
-    # Satisfaction: CSAT 5,4,3,2,5 (good >= 4): 3/5 = 60 %; NPS 10,9,9,8,6,3: (3-2)/6 = 16.7;
+    # Satisfaction: CSAT 5,4,3,2,5 (good >= 4): 3/5 = 60 %; NPS 10,9,9,8,6,3: (3-2)/6 = 16.67;
     # CES 2,5: 3.5; invitations 13 answered + 2 sent + 1 expired (+1 cancelled, excluded):
-    # 13/16 = 81.25 -> 81.3 %.
+    # 13/16 = 81.25 %.
     when = at(2026, 10, 15)
     for score in (5, 4, 3, 2, 5):
         w.answer("csat", toko, score, when=when)
@@ -137,7 +137,7 @@ def test_report_on_a_known_data_set(world, django_assert_max_num_queries):
         report = build_report(world.review, now=at(2026, 12, 1, 9))
     sla = report["sla"]
     assert (sla["total"], sla["achieved"], sla["breached"]) == (7, 5, 2)
-    assert sla["attainment_percent"] == 71.4
+    assert sla["attainment_percent"] == 71.43
     assert _sla(report, "first_response", "high")["attainment_percent"] == 100.0
     assert _sla(report, "first_response", "normal")["attainment_percent"] == 0.0
     assert _sla(report, "resolution", "high") | {} == {
@@ -153,9 +153,9 @@ def test_report_on_a_known_data_set(world, django_assert_max_num_queries):
     sat = report["satisfaction"]
     assert sat["csat"] == {"answers": 5, "good": 3, "percent": 60.0}
     assert sat["nps"] == {"answers": 6, "promoters": 3, "detractors": 2, "passives": 1,
-                          "score": 16.7}
+                          "score": 16.67}
     assert sat["ces"] == {"answers": 2, "mean": 3.5}
-    assert sat["response_rate"] == {"sent": 16, "answered": 13, "percent": 81.3}
+    assert sat["response_rate"] == {"sent": 16, "answered": 13, "percent": 81.25}
     assert [row["title"] for row in report["improvements"]] == ["Faster call-backs"]
     assert [(row["title"], row["due"]) for row in report["agreements_due"]] == [
         ("Toko SLA", "renewal")]
@@ -250,7 +250,7 @@ def test_pages_pdf_and_bad_input(world, owner_client, member_client, org):
     assert listing.status_code == 200 and "Toko" in listing.content.decode()
     detail = owner_client.get(f"/brm/reviews/{review.pk}/")
     body = detail.content.decode()
-    assert detail.status_code == 200 and "71.4 %" in body and 'id="hold-form"' in body
+    assert detail.status_code == 200 and "71.43 %" in body and 'id="hold-form"' in body
     pdf = owner_client.get(f"/brm/reviews/{review.pk}/pdf/")
     assert pdf["Content-Type"] == "application/pdf"
     text = pdf_text(pdf.content)
@@ -314,7 +314,7 @@ def test_api_over_http(world, owner, outsider, member):
     listing = api.get("/brm/reviews")
     assert listing.status_code == 200 and listing.json()["items"][0]["account_name"] == "Toko"
     detail = api.get(f"/brm/reviews/{world.review.pk}").json()
-    assert detail["report"]["satisfaction"]["nps"]["score"] == 16.7
+    assert detail["report"]["satisfaction"]["nps"]["score"] == 16.67
     created = api.post("/brm/reviews", {"account_id": world.toko.pk,
                                         "scheduled_for": "2027-03-01"})
     assert created.status_code == 201, created.content

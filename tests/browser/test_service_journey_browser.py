@@ -6,7 +6,6 @@ appear; the customer's decision maker signs off a requirement in the portal; and
 metrics dashboard shows the changed numbers (read before and after)."""
 
 import datetime
-import importlib.util
 import re
 
 import pytest
@@ -18,7 +17,7 @@ from jalin.brm.models import CustomerProfile, Improvement, SignOff, Stakeholder
 from jalin.core.events import events_process
 from jalin.crm.models import Account, AccountStatus, Contact
 from jalin.hub.testing import link_buyer
-from jalin.service import calendars, sla
+from jalin.service import calendars, sla, surveys
 from jalin.service.models import (
     Case,
     EscalationRule,
@@ -31,10 +30,6 @@ from jalin.tenancy.roles import Role
 from tests.browser.test_hub_orders_browser import new_page
 from tests.browser.test_shell_browser import csp_problems, sign_in
 from tests.conftest import make_org, make_user
-
-# Satisfaction surveys land separately; until they do, the journey runs without the CSAT
-# steps and checks the CSI entry raised from the resolved complaint instead.
-SURVEYS = importlib.util.find_spec("jalin.service.surveys") is not None
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -77,13 +72,10 @@ def setup_world(org, owner):
                             is_default=True, targets=targets)
     rule = EscalationRule.objects.create(organization=org, name="Breach: tell the manager",
                                          trigger="breach", action="notify_user", user=owner)
-    if SURVEYS:
-        from jalin.service import surveys
-
-        surveys.survey_create(organization=org, actor=owner, name="After a case", kind="csat",
-                              question="How did we do?", trigger="case_resolved",
-                              good_threshold=4, follow_up_at_or_below=2,
-                              follow_up_on_comment=True, invitation_valid_days=14)
+    surveys.survey_create(organization=org, actor=owner, name="After a case", kind="csat",
+                          question="How did we do?", trigger="case_resolved",
+                          good_threshold=4, follow_up_at_or_below=2,
+                          follow_up_on_comment=True, invitation_valid_days=14)
     requirement = requirements.requirement_create(
         organization=org, account=account, title="Weekend deliveries", actor=owner,
         description="Deliver on Saturdays too.", costs="1000000", benefits="2500000")
@@ -144,26 +136,22 @@ def test_complaint_breach_survey_improvement_sign_off_and_metrics(
 
     # 5. The buyer answers the CSAT survey with a low score and a comment.
     events_process()
-    if SURVEYS:
-        page.goto(live_server.url + reverse("service:survey_portal_list"))
-        page.locator("#portal-open-surveys li a").first.click()
-        page.get_by_label("1", exact=True).check()
-        page.get_by_label("Comment (optional)").fill("Nobody told us when the driver comes.")
-        page.get_by_role("button", name="Send answer").click()
-        page.locator("#survey-thanks, #survey-answered").first.wait_for()
-        answer = SurveyResponse.objects.get()
-        assert answer.score == 1 and answer.case == case
+    page.goto(live_server.url + reverse("service:survey_portal_list"))
+    page.locator("#portal-open-surveys li a").first.click()
+    page.get_by_label("1", exact=True).check()
+    page.get_by_label("Comment (optional)").fill("Nobody told us when the driver comes.")
+    page.get_by_role("button", name="Send answer").click()
+    page.locator("#survey-thanks, #survey-answered").first.wait_for()
+    answer = SurveyResponse.objects.get()
+    assert answer.score == 1 and answer.case == case
 
     # 6. A follow-up case and a CSI entry appear.
     events_process()
-    if SURVEYS:
-        follow_up = answer.follow_up_case
-        assert follow_up is not None and follow_up.follow_up_of == case
-        desk.goto(live_server.url + reverse("service:cases"))
-        desk.get_by_role("link", name=f"#{follow_up.number}").first.wait_for()
-        improvement = Improvement.objects.get(source_response=answer)
-    else:
-        improvement = Improvement.objects.get(source_case=case)
+    follow_up = answer.follow_up_case
+    assert follow_up is not None and follow_up.follow_up_of == case
+    desk.goto(live_server.url + reverse("service:cases"))
+    desk.get_by_role("link", name=f"#{follow_up.number}").first.wait_for()
+    improvement = Improvement.objects.get(source_response=answer)
     staff.goto(live_server.url + reverse("brm:improvements"))
     staff.get_by_text(improvement.title).first.wait_for()
 
@@ -180,10 +168,9 @@ def test_complaint_breach_survey_improvement_sign_off_and_metrics(
     staff.goto(live_server.url + reverse("brm:metrics"))
     after = {key: metric(staff, key) for key in before}
     assert float(after["sla_attainment"]) == 50.0  # first response met, resolution breached
-    if SURVEYS:
-        assert float(after["csat"]) == 0.0  # one answer, below the good threshold
+    assert float(after["csat"]) == 0.0  # one answer, below the good threshold
     assert after["requirements_signed_off"] == "1"
-    assert int(after["improvements_raised"]) >= 1  # from the complaint (and survey comment)
+    assert int(after["improvements_raised"]) >= 1  # from the survey comment (and complaint)
     customer = staff.locator("#metrics-customers tr", has_text="Toko Bangunan")
     assert "Toko Bangunan" in customer.inner_text()
     staff.locator("#metric-improvements_raised a").click()
