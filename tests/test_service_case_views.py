@@ -41,6 +41,9 @@ def open_case(world, **extra):
 
 
 def add_clock(case, *, due_in, warn_in=None, state="running", breached=False):
+    """Give the case exactly one clock with a known due time (replacing the clocks the SLA
+    engine started when the case opened), so the list's countdowns and filters are known."""
+    SlaClock.objects.filter(case=case).delete()
     now = timezone.now()
     from jalin.service.models import BusinessCalendar
     calendar, _ = BusinessCalendar.objects.get_or_create(organization=case.organization,
