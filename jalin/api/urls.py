@@ -40,6 +40,7 @@ from .routers import (
     hub_rfqs,
     me,
     members,
+    sales_forecast,
     sales_leads,
     service_cases,
     service_mailboxes,
@@ -140,6 +141,7 @@ api.add_router("", service_cases.router)
 api.add_router("", service_portfolio.router)
 api.add_router("", brm_customers.router)
 api.add_router("", sales_leads.router)
+api.add_router("", sales_forecast.router)
 api.add_router("", service_mailboxes.router)
 # Imports and search first: their /crm/contacts/merge, /crm/accounts/merge and
 # /crm/{accounts,contacts}/bulk must win over the /crm/contacts/{contact_id} and

@@ -391,6 +391,10 @@ class StatisticalForecast:
     def verdict(self):
         return verdict(self.accuracy)
 
+    @property
+    def total_mean(self):
+        return sum(self.mean)
+
 
 def verdict(accuracy):
     """A plain-language statement of the backtest."""
