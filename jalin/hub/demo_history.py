@@ -11,7 +11,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from . import tax
+from . import addresses, tax
 from .models import (
     Order,
     OrderCounter,
@@ -51,6 +51,7 @@ def seed_order_history(*, supplier, months=30, today=None, products=8):
     catalog = list(Product.objects.filter(pk__in=list(prices)[:products]).order_by("sku"))
     if not relationships or not catalog:
         return 0
+    ship_to = {r.buyer_id: addresses.default_shipping(r.buyer_id) for r in relationships}
     rng = random.Random(f"jalin-demo-history-{supplier.slug}")
     rates = tax.rates_for(supplier)
     unit = tax.minor_unit(supplier.currency or "IDR")
@@ -84,6 +85,9 @@ def seed_order_history(*, supplier, months=30, today=None, products=8):
                           relationship=relationship, number=number, status=OrderStatus.CLOSED,
                           currency=relationship.currency or "IDR",
                           buyer_reference=f"{REFERENCE_PREFIX}{number:05d}",
+                          ship_to=ship_to[relationship.buyer_id],
+                          ship_to_text=(ship_to[relationship.buyer_id].formatted()
+                                        if ship_to[relationship.buyer_id] else ""),
                           created_at=moment, submitted_at=moment,
                           updated_at=moment + datetime.timedelta(days=10))
             total_net = total_tax = Decimal(0)
