@@ -42,6 +42,7 @@ from .routers import (
     members,
     sales_forecast,
     sales_leads,
+    sales_opportunities,
     service_cases,
     service_mailboxes,
     service_portfolio,
@@ -142,6 +143,7 @@ api.add_router("", service_portfolio.router)
 api.add_router("", brm_customers.router)
 api.add_router("", sales_leads.router)
 api.add_router("", sales_forecast.router)
+api.add_router("", sales_opportunities.router)
 api.add_router("", service_mailboxes.router)
 # Imports and search first: their /crm/contacts/merge, /crm/accounts/merge and
 # /crm/{accounts,contacts}/bulk must win over the /crm/contacts/{contact_id} and

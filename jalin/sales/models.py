@@ -435,6 +435,10 @@ class Opportunity(models.Model):
             models.Index(fields=["organization", "account"], name="sales_opp_account"),
             models.Index(fields=["organization", "stage_entered_at"], name="sales_opp_stale",
                          condition=models.Q(status="open")),
+            # List pages: newest first and largest amount first, per status.
+            models.Index(fields=["organization", "status", "-id"], name="sales_opp_status_id"),
+            models.Index(fields=["organization", "status", "-amount", "-id"],
+                         name="sales_opp_amount"),
         ]
 
     def __str__(self):

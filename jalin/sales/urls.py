@@ -1,6 +1,6 @@
 from django.urls import path  # noqa: F401 - pages are added by the modules of this app
 
-from . import forecast_views, lead_views
+from . import forecast_views, lead_views, opportunity_views
 
 app_name = "sales"
 urlpatterns = [
@@ -29,4 +29,26 @@ urlpatterns = [
          name="forecast_demand_export"),
     path("forecast/demand/<int:product_id>/", forecast_views.demand_product,
          name="forecast_demand_product"),
+    # Pipeline (opportunity_views.py)
+    path("pipeline/", opportunity_views.board, name="board"),
+    path("pipeline/column/", opportunity_views.board_column, name="board_column"),
+    path("pipeline/settings/", opportunity_views.pipeline_settings, name="pipeline_settings"),
+    path("opportunities/", opportunity_views.opportunity_list, name="opportunities"),
+    path("opportunities/export.csv", opportunity_views.opportunity_export,
+         name="opportunity_export"),
+    path("opportunities/new/", opportunity_views.opportunity_new, name="opportunity_new"),
+    path("opportunities/<int:pk>/", opportunity_views.opportunity_detail,
+         name="opportunity_detail"),
+    path("opportunities/<int:pk>/edit/", opportunity_views.opportunity_edit,
+         name="opportunity_edit"),
+    path("opportunities/<int:pk>/move/", opportunity_views.opportunity_move,
+         name="opportunity_move"),
+    path("opportunities/<int:pk>/close/", opportunity_views.opportunity_close,
+         name="opportunity_close"),
+    path("opportunities/<int:pk>/reopen/", opportunity_views.opportunity_reopen,
+         name="opportunity_reopen"),
+    path("opportunities/<int:pk>/lines/", opportunity_views.opportunity_line_add,
+         name="opportunity_line_add"),
+    path("opportunities/<int:pk>/lines/<int:line_pk>/remove/",
+         opportunity_views.opportunity_line_remove, name="opportunity_line_remove"),
 ]
