@@ -261,8 +261,9 @@ def _emit(kind, opportunity, actor, *, before=None, after=None, **extra):
 
 
 def _lock(opportunity, version):
-    locked = (Opportunity.objects.select_for_update()
-              .select_related("organization", "stage", "pipeline").get(pk=opportunity.pk))
+    # Lock the deal row only, without joins: after waiting for another mover, PostgreSQL
+    # re-checks a joined row against the old stage and would lose the deal.
+    locked = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
     if version is not None and locked.version != _obj_id(version):
         raise StaleVersion()
     return locked
