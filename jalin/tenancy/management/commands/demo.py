@@ -600,6 +600,11 @@ class Command(BaseCommand):
         with transaction.atomic():
             created["forecast"] = seed_forecast(supplier=organizations["sinar-distribusi"],
                                                 users=users)
+        from jalin.sales.demo_pipeline import seed_pipeline
+
+        with transaction.atomic():
+            created["opportunities"] = seed_pipeline(
+                supplier=organizations["sinar-distribusi"], users=users)
         _deliver_events()
 
         self.stdout.write(self.style.SUCCESS(
