@@ -73,7 +73,8 @@ def generate_opportunities(*, organization, count, closed=0, seed=1, batch=10_00
     today = timezone.localdate()
     total = count + closed
     opportunities = TableWriter(Opportunity, batch=batch, out=out)
-    changes = TableWriter(OpportunityStageChange, batch=batch, out=out,
+    # Flushed only as a follower of the deals (its rows point at them): never on its own.
+    changes = TableWriter(OpportunityStageChange, batch=batch * 2 + 1, out=out,
                           label="stage history rows")
     opportunities.followers.append(changes)
     first_id = opportunities.reserve_ids(total)
