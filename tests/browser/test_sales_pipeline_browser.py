@@ -35,9 +35,10 @@ def test_drag_and_keyboard_moves_show_in_history(page, live_server, org, owner,
     card.drag_to(target)
     page.locator(f".board-column[data-stage='{stages['Proposal'].pk}'] #card-{dragged.pk}"
                  ).wait_for()
+    proposal_count = (f".board-column[data-stage=\"{stages['Proposal'].pk}\"] "
+                      "[data-count]")
     page.wait_for_function(
-        "() => document.querySelector('.board-column[data-stage=\"%s\"] [data-count]')"
-        ".textContent.trim() === '1'" % stages["Proposal"].pk)
+        f"() => document.querySelector('{proposal_count}').textContent.trim() === '1'")
     assert Opportunity.objects.get(pk=dragged.pk).stage_id == stages["Proposal"].pk
 
     # Move "Besi beton" with the keyboard: focus the card, Alt+ArrowRight.
@@ -48,7 +49,7 @@ def test_drag_and_keyboard_moves_show_in_history(page, live_server, org, owner,
                  f"#card-{keyed.pk}").wait_for()
     # Focus stays on the moved card, so a second press moves it on.
     page.wait_for_function(
-        "() => document.activeElement && document.activeElement.id === 'card-%s'" % keyed.pk)
+        f"() => document.activeElement && document.activeElement.id === 'card-{keyed.pk}'")
     page.keyboard.press("Alt+ArrowRight")
     page.locator(f".board-column[data-stage='{stages['Proposal'].pk}'] "
                  f"#card-{keyed.pk}").wait_for()
