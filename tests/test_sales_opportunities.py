@@ -466,3 +466,10 @@ def test_demo_pipeline_seed_is_idempotent(org, owner, member, account):
     assert deals.filter(status="won").count() == 2 and deals.filter(status="lost").count() == 2
     assert deals.filter(status="open", stale_alerted_at__isnull=False).count() == 1
     assert deals.filter(stage__name="Negotiation", status="open").count() == 2
+
+
+def test_system_actor_opens_an_unowned_deal(org, account, pipeline):
+    deal = opps.opportunity_create(organization=org, actor=None, name="From a consumer",
+                                   account=account, close_date=CLOSE)
+    assert deal.owner_id is None
+    assert OpportunityStageChange.objects.get(opportunity=deal).changed_by_id is None

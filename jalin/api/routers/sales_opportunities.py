@@ -11,6 +11,7 @@ nothing.
 import datetime
 from decimal import Decimal
 
+from django.db.models import prefetch_related_objects
 from ninja import Field, Query, Router, Schema, Status
 
 from jalin.sales import opportunities as opps
@@ -548,8 +549,6 @@ def opportunity_list(request, filters: Query[OpportunityFilters]):
         close_from=filters.close_from.isoformat() if filters.close_from else "",
         close_to=filters.close_to.isoformat() if filters.close_to else "",
         q=filters.q or "")
-    from django.db.models import prefetch_related_objects
-
     prefetch_related_objects(page.items, "competitors")
     return page
 
