@@ -227,3 +227,23 @@ def test_pipeline_settings_api(setup, org):
     assert api.delete(f"/sales/pipelines/{pipeline_id}").status_code == 204
     assert setup["outsider"].get(f"/sales/pipelines/{setup['pipeline'].pk}").status_code == 404
     assert setup["outsider"].get("/sales/pipelines").json() == []
+
+
+@pytest.mark.parametrize("sort", ["close_date", "close_date_desc", "stage_age", "oldest",
+                                  "amount"])
+def test_every_sort_pages_through_all_rows_once(setup, org, owner, sort):
+    for index in range(7):
+        opps.opportunity_create(organization=org, actor=owner, name=f"Deal {index}",
+                                account=setup["account"], amount=index % 3,
+                                close_date=datetime.date(2026, 12, 1 + index % 2))
+    api, seen, cursor = setup["owner"], [], ""
+    for _page in range(10):
+        body = api.get(f"/sales/opportunities?sort={sort}&limit=3"
+                       + (f"&cursor={cursor}" if cursor else "")).json()
+        seen += [item["id"] for item in body["items"]]
+        cursor = body["next_cursor"]
+        if not cursor:
+            break
+    assert sorted(seen) == sorted(Opportunity.objects.filter(organization=org)
+                                  .values_list("pk", flat=True))
+    assert len(seen) == len(set(seen)) == 7
