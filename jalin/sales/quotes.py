@@ -33,9 +33,11 @@ from decimal import Decimal, InvalidOperation
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from jalin.core.audit import audit_record
 from jalin.core.events import emit_event
+from jalin.core.models import Event
 from jalin.hub import numbering, pricing, rfqs, selectors, tax
 from jalin.hub.models import Product, RelationshipStatus, SupplierSettings, TaxClass
 from jalin.hub.services import HubError
@@ -157,9 +159,13 @@ def _product_id(value, field):
 
 def opportunity_lines(opportunity):
     """The opportunity's lines as quote input: product, description, quantity and the deal's
-    unit price after the line's discount."""
+    unit price after the line's discount (used when the customer has no hub price)."""
+    return opportunity_lines_from(opportunity.lines.all())
+
+
+def opportunity_lines_from(lines):
     result = []
-    for line in opportunity.lines.all():
+    for line in lines:
         price = Decimal(line.unit_price)
         if line.discount_percent:
             price = price * (HUNDRED - Decimal(line.discount_percent)) / HUNDRED
@@ -278,6 +284,37 @@ def _lock(quote, version=None):
     if version is not None and locked.version != version:
         raise StaleVersion()
     return locked
+
+
+# --- Reads ---------------------------------------------------------------------------------
+
+
+EVENT_LABELS = {
+    "sales.quote.created": gettext_lazy("Created"),
+    "sales.quote.updated": gettext_lazy("Edited"),
+    "sales.quote.sent": gettext_lazy("Sent"),
+    "sales.quote.accepted": gettext_lazy("Accepted"),
+    "sales.quote.declined": gettext_lazy("Declined"),
+    "sales.quote.expired": gettext_lazy("Expired"),
+    "sales.quote.withdrawn": gettext_lazy("Withdrawn"),
+}
+
+
+def history(quote):
+    """The quote's events, oldest first (who created, edited, sent, and what became of it),
+    each with a `label`."""
+    events = list(Event.objects.filter(organization_id=quote.organization_id,
+                                       aggregate_type=SalesQuote._meta.label_lower,
+                                       aggregate_id=str(quote.pk))
+                  .select_related("actor").order_by("id")[:100])
+    for event in events:
+        event.label = EVENT_LABELS.get(event.type, event.type)
+    return events
+
+
+def quotes_of_opportunity(opportunity):
+    return (SalesQuote.objects.filter(opportunity=opportunity)
+            .select_related("hub_order").order_by("-number"))
 
 
 # --- Services --------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 from django.urls import path  # noqa: F401 - pages are added by the modules of this app
 
-from . import forecast_views, lead_views, opportunity_views
+from . import forecast_views, lead_views, opportunity_views, quote_views
 
 app_name = "sales"
 urlpatterns = [
@@ -51,4 +51,13 @@ urlpatterns = [
          name="opportunity_line_add"),
     path("opportunities/<int:pk>/lines/<int:line_pk>/remove/",
          opportunity_views.opportunity_line_remove, name="opportunity_line_remove"),
+    # Quotes (quote_views.py)
+    path("quotes/", quote_views.quote_list, name="quotes"),
+    path("opportunities/<int:pk>/quotes/new/", quote_views.quote_new, name="quote_new"),
+    path("quotes/<int:pk>/", quote_views.quote_detail, name="quote_detail"),
+    path("quotes/<int:pk>/edit/", quote_views.quote_edit, name="quote_edit"),
+    path("quotes/<int:pk>/send/", quote_views.quote_send, name="quote_send"),
+    path("quotes/<int:pk>/withdraw/", quote_views.quote_withdraw, name="quote_withdraw"),
+    path("quotes/<int:pk>/answer/", quote_views.quote_answer, name="quote_answer"),
+    path("quotes/<int:pk>/pdf/", quote_views.quote_pdf_view, name="quote_pdf"),
 ]
