@@ -43,6 +43,7 @@ from .routers import (
     sales_forecast,
     sales_leads,
     sales_opportunities,
+    sales_quotes,
     service_cases,
     service_mailboxes,
     service_portfolio,
@@ -144,6 +145,7 @@ api.add_router("", brm_customers.router)
 api.add_router("", sales_leads.router)
 api.add_router("", sales_forecast.router)
 api.add_router("", sales_opportunities.router)
+api.add_router("", sales_quotes.router)
 api.add_router("", service_mailboxes.router)
 # Imports and search first: their /crm/contacts/merge, /crm/accounts/merge and
 # /crm/{accounts,contacts}/bulk must win over the /crm/contacts/{contact_id} and
