@@ -493,12 +493,15 @@ def _decide(locked, *, actor, status, hub_order_id=None, comment=""):
 
 def win_opportunity(quote, *, actor):
     """Close the quote's opportunity as won through the pipeline's own service (with the hub
-    order); an opportunity already won stays as it is, a lost one is left for a person."""
+    order). Returns whether it did; a refusal (say, a pipeline without a won stage) is logged
+    and leaves the deal to a person."""
     from .opportunities import opportunity_close
 
     opportunity = quote.opportunity
     opportunity.refresh_from_db()
-    if opportunity.status != OpportunityStatus.OPEN:
+    # An open deal is won; a closed one only with the hub order (the pipeline's service
+    # answers a won deal idempotently and reopens a lost one as won: the customer ordered).
+    if opportunity.status != OpportunityStatus.OPEN and quote.hub_order_id is None:
         return False
     try:
         with transaction.atomic():
