@@ -551,8 +551,9 @@ class SalesQuote(models.Model):
         ]
         indexes = [
             models.Index(fields=["opportunity", "number"], name="sales_quote_opportunity"),
-            models.Index(fields=["organization", "status", "number"],
-                         name="sales_quote_status"),
+            # The quote list, newest first, all or by status (keyset on id).
+            models.Index(fields=["organization", "id"], name="sales_quote_list"),
+            models.Index(fields=["organization", "status", "id"], name="sales_quote_status"),
         ]
 
     def __str__(self):

@@ -124,9 +124,9 @@ def quote_list(request):
         queryset = queryset.filter(status=status)
     try:
         page = paginate(queryset, cursor=request.GET.get("cursor") or None, limit=PER_PAGE,
-                        order=("-number",))
+                        order=("-id",))
     except Exception:  # noqa: BLE001 - a tampered cursor starts from the top
-        page = paginate(queryset, limit=PER_PAGE, order=("-number",))
+        page = paginate(queryset, limit=PER_PAGE, order=("-id",))
     return render(request, "sales/quotes.html", {
         "page": page, "status": status, "statuses": SalesQuoteStatus.choices})
 

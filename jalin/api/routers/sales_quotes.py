@@ -155,7 +155,7 @@ def quote_list(request, filters: Query[QuoteFilters]):
         queryset = queryset.filter(status=filters.status)
     if filters.opportunity_id:
         queryset = queryset.filter(opportunity_id=filters.opportunity_id)
-    return paginate(queryset, cursor=filters.cursor, limit=filters.limit, order=("-number",))
+    return paginate(queryset, cursor=filters.cursor, limit=filters.limit, order=("-id",))
 
 
 @router.post("/sales/opportunities/{opportunity_id}/quotes", response={201: QuoteDetailOut})
