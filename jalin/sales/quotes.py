@@ -62,6 +62,7 @@ MAX_LINES = rfqs.MAX_LINES
 MAX_QUANTITY = 1_000_000
 MAX_NOTE = 5000
 HUNDRED = Decimal(100)
+CENTS, PRICE_PLACES = Decimal("0.01"), Decimal("0.0001")
 # Where a line's unit price came from.
 OPPORTUNITY, MANUAL = "opportunity", "manual"
 
@@ -235,16 +236,17 @@ def _priced_lines(opportunity, terms, lines):
         rows.append(SalesQuoteLine(
             position=position, product=product, sku=product.sku if product else "",
             description=description or (product.name[:200] if product else ""),
-            quantity=quantity, unit_price=price, price_source=source,
-            tax_rate=terms.rate(product), line_net=amounts.net, line_tax=amounts.tax,
-            line_gross=amounts.gross))
+            quantity=quantity, unit_price=Decimal(price).quantize(PRICE_PLACES),
+            price_source=source, tax_rate=terms.rate(product),
+            line_net=amounts.net.quantize(CENTS), line_tax=amounts.tax.quantize(CENTS),
+            line_gross=amounts.gross.quantize(CENTS)))
     return rows
 
 
 def _totals(quote, rows):
-    quote.total_net = sum((row.line_net for row in rows), Decimal(0))
-    quote.total_tax = sum((row.line_tax for row in rows), Decimal(0))
-    quote.total_gross = sum((row.line_gross for row in rows), Decimal(0))
+    quote.total_net = sum((row.line_net for row in rows), Decimal(0)).quantize(CENTS)
+    quote.total_tax = sum((row.line_tax for row in rows), Decimal(0)).quantize(CENTS)
+    quote.total_gross = sum((row.line_gross for row in rows), Decimal(0)).quantize(CENTS)
 
 
 def _check_validity(valid_until):
