@@ -5,7 +5,6 @@ one that is not a hub buyer — and an open opportunity with lines for each."""
 
 import datetime
 from decimal import Decimal
-from types import SimpleNamespace
 
 from django.utils import timezone
 
