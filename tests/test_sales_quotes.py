@@ -10,6 +10,8 @@ import pytest
 
 from jalin.core.events import events_process
 from jalin.core.events_models import Event
+from jalin.crm.models import TimelineEntry
+from jalin.crm.timeline import render
 from jalin.hub import rfq_selectors, rfqs
 from jalin.hub.models import Order, QuoteStatus, Rfq, RfqStatus
 from jalin.hub.services import HubError
@@ -221,6 +223,14 @@ def test_portal_accept_makes_the_order_and_the_consumer_wins_the_opportunity(w):
     opportunity = type(w.hub_deal).objects.get(pk=w.hub_deal.pk)
     assert opportunity.status == OpportunityStatus.WON and opportunity.hub_order == order
     assert Event.objects.filter(type="sales.quote.accepted").count() == 1
+    # The account's timeline tells the story in sales terms too (the events sales emitted
+    # while consuming reach the timeline on the dispatcher's next round).
+    events_process()
+    entries = {entry.event_type: entry for entry in TimelineEntry.objects.filter(
+        account=w.hub_account, event_type__startswith="sales.quote.")}
+    assert set(entries) == {"sales.quote.sent", "sales.quote.accepted"}
+    assert render.sentence(entries["sales.quote.accepted"]) == (
+        "Sales quote for Paper for buyer A accepted (IDR 69400.00)")
     # A redelivered event changes nothing (receipt and status check).
     accepted = Event.objects.get(type="hub.quote.accepted")
     version = quote.version
@@ -242,6 +252,17 @@ def test_declined_and_expired_in_the_hub_reach_the_sales_quote(w):
     assert SalesQuote.objects.get(pk=declined.pk).status == S.DECLINED
     assert SalesQuote.objects.get(pk=expiring.pk).status == S.EXPIRED
     assert type(w.hub_deal).objects.get(pk=w.hub_deal.pk).status == OpportunityStatus.OPEN
+
+
+def test_requoted_on_the_hubs_own_pages_the_sales_quote_is_withdrawn(w):
+    quote = send(w, quotes.sales_quote_create(opportunity=w.hub_deal, actor=w.sales))
+    rfq = quote.hub_quote.rfq
+    rfqs.quote_save(rfq=rfq, membership=w.sales_membership, actor=w.sales,
+                    valid_until=quote.valid_until,
+                    lines=[{"rfq_line_id": line.pk, "unit_price": "7000"}
+                           for line in rfq.lines.all()])
+    events_process()
+    assert SalesQuote.objects.get(pk=quote.pk).status == S.WITHDRAWN
 
 
 def test_withdraw_takes_the_quote_out_of_the_portal(w):

@@ -5,7 +5,8 @@
 - `hub.quote.accepted` (payload `quote_id`, `order_id`): the sales quote sent as that hub
   quote becomes accepted with the hub order, and its opportunity is won through the pipeline's
   `opportunity_close(won=True, hub_order=order)`;
-- `hub.quote.declined` / `hub.quote.expired`: the sales quote becomes declined / expired.
+- `hub.quote.declined` / `hub.quote.expired`: the sales quote becomes declined / expired;
+- `hub.quote.superseded` (the supplier re-quoted that RFQ on the hub's pages): withdrawn.
 
 Idempotent: a receipt per event (`jalin.core.events.idempotent`) and, underneath, the sales
 quote is only changed while it is still sent, under its row lock — a redelivered event, a
@@ -19,10 +20,13 @@ from jalin.core.events import idempotent
 from .models import SalesQuote, SalesQuoteStatus
 
 QUOTES_CONSUMER = "sales.quotes_from_hub"
-QUOTE_EVENT_TYPES = ("hub.quote.accepted", "hub.quote.declined", "hub.quote.expired")
+QUOTE_EVENT_TYPES = ("hub.quote.accepted", "hub.quote.declined", "hub.quote.expired",
+                     "hub.quote.superseded")
 OUTCOMES = {"hub.quote.accepted": SalesQuoteStatus.ACCEPTED,
             "hub.quote.declined": SalesQuoteStatus.DECLINED,
-            "hub.quote.expired": SalesQuoteStatus.EXPIRED}
+            "hub.quote.expired": SalesQuoteStatus.EXPIRED,
+            # Re-quoted on the hub's own pages: this version is no longer on the table.
+            "hub.quote.superseded": SalesQuoteStatus.WITHDRAWN}
 
 
 def _id(value):
