@@ -590,6 +590,12 @@ class Command(BaseCommand):
         with transaction.atomic():
             created["brm_registers"] = seed_brm_registers(organizations=organizations,
                                                           users=users)
+        from jalin.sales.demo_quotes import seed_quotes
+
+        with transaction.atomic():
+            created["sales_quotes"] = seed_quotes(
+                supplier=organizations["sinar-distribusi"],
+                buyer=organizations["toko-bangunan-sejahtera"], users=users)
         from jalin.service.survey_demo import seed_surveys
 
         with transaction.atomic():
