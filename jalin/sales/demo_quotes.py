@@ -4,17 +4,22 @@ requests for quotation and can accept it into an order — and a draft quote for
 the hub, to print as PDF. Created only when missing, so a second run changes nothing."""
 
 import datetime
+import logging
 
+from django.db import transaction
 from django.utils import timezone
 
 from jalin.crm.models import Account
 from jalin.hub import pricing, selectors
 from jalin.hub.models import Product, RelationshipStatus
 from jalin.tenancy.models import Membership
+from jalin.tenancy.services import TenancyError
 
 from . import quotes
 from .models import Opportunity
 from .opportunities import opportunity_create
+
+logger = logging.getLogger(__name__)
 
 HUB_DEAL = "Renovasi gudang Toko Bangunan"
 PDF_DEAL = "Perlengkapan proyek (penawaran PDF)"
@@ -34,7 +39,8 @@ def _deal(supplier, actor, account, name, products, extra_lines=()):
     existing = Opportunity.objects.filter(organization=supplier, name=name).first()
     if existing is not None:
         return existing, False
-    lines = [{"product": product, "description": product.name[:200], "quantity": 10 * index,
+    lines = [{"product": product, "description": product.name[:200],
+              "quantity": max(product.min_order_quantity, 10) * index,
               "unit_price": "100000", "discount_percent": "0"}
              for index, product in enumerate(products, 1)] + list(extra_lines)
     return opportunity_create(
@@ -59,8 +65,12 @@ def seed_quotes(*, supplier, buyer, users):
         if not opportunity.quotes.exists() and opportunity.lines.exists():
             quote = quotes.sales_quote_create(opportunity=opportunity, actor=seller,
                                               note="Harga berlaku untuk pengiriman ke gudang.")
-            quotes.sales_quote_send(quote=quote, actor=seller, membership=membership)
             created += 1
+            try:
+                with transaction.atomic():
+                    quotes.sales_quote_send(quote=quote, actor=seller, membership=membership)
+            except TenancyError as error:  # the demo goes on; the quote stays a draft
+                logger.warning("Demo quote %s not sent: %s", quote.label, error.message)
     other = (Account.objects.filter(organization=supplier, hub_organization__isnull=True,
                                     archived_at__isnull=True).order_by("id").first())
     if other is not None:
