@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('hub', '0013_promotions'),
+        ('hub', '0014_order_supplier_submitted_index'),
     ]
 
     operations = [

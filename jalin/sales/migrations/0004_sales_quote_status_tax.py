@@ -8,8 +8,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('hub', '0014_supplier_initiated_quotes'),
-        ('sales', '0002_scoring_operator_length'),
+        ('hub', '0015_supplier_initiated_quotes'),
+        ('sales', '0003_target_version_period_index'),
         ('tenancy', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
