@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('hub', '0015_supplier_initiated_quotes'),
-        ('sales', '0003_target_version_period_index'),
+        ('sales', '0004_opportunity_list_indexes'),
         ('tenancy', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
