@@ -235,6 +235,9 @@ if _email_host or PRODUCTION:
 else:
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
 DEFAULT_FROM_EMAIL = os.environ.get("JALIN_FROM_EMAIL", "Jalin <no-reply@jalin.local>")
+# Sales campaigns: replies go to <local>+<recipient token>@<domain> of this address (empty: the
+# From address) and are recorded when that mail reaches POST /api/v1/sales/campaign-replies.
+JALIN_CAMPAIGN_REPLY_ADDRESS = os.environ.get("JALIN_CAMPAIGN_REPLY_ADDRESS", "")
 # Email to case (jalin/service/inbound_mail.py): larger messages are refused (SMTP 552, HTTP
 # 413, skipped by the IMAP poller); longer bodies are cut.
 JALIN_MAIL_MAX_BYTES = int(os.environ.get("JALIN_MAIL_MAX_BYTES", 10 * 1024 * 1024))

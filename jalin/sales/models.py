@@ -747,6 +747,8 @@ class Campaign(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
                               blank=True, related_name="+")
     budget = models.DecimalField(_("budget"), null=True, blank=True, **MONEY)
+    # Why sending stopped (the mail server's error); cleared when sending is resumed.
+    send_error = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     version = models.PositiveIntegerField(default=1)
 
@@ -754,6 +756,10 @@ class Campaign(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["organization", "status", "-id"],
+                         name="sales_campaign_org_status"),
+        ]
 
     def __str__(self):
         return self.name
@@ -815,6 +821,8 @@ class CampaignRecipient(models.Model):
         indexes = [
             models.Index(fields=["campaign", "variant"], name="sales_recipient_variant"),
             models.Index(fields=["buyer", "sent_at"], name="sales_recipient_buyer"),
+            # The sending job's "next unsent recipients" and the progress counts.
+            models.Index(fields=["campaign", "sent_at", "id"], name="sales_recipient_sending"),
         ]
 
     def __str__(self):
