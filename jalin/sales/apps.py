@@ -22,3 +22,15 @@ class SalesConfig(AppConfig):
         register_consumer(QUOTES_CONSUMER, quote_outcome_from_hub,
                           event_types=QUOTE_EVENT_TYPES)
         register_housekeeping("sales.expire_quotes", expire_due_quotes, every_seconds=3600)
+
+        from jalin.service.portal import PortalLink, register_portal_link
+        from jalin.tenancy.roles import SERVICE_VIEW
+
+        from .campaigns import portal_offer_unseen_count
+
+        # Campaigns: portal offers shown to the targeted buyers (count = offers not seen yet).
+        register_portal_link(PortalLink(
+            key="offers", label=_("Offers from your suppliers"), url_name="sales:portal_offers",
+            description=_("Promotions and offers your suppliers picked for you."),
+            perm=SERVICE_VIEW, order=30,
+            count=lambda organization, user: portal_offer_unseen_count(organization)))

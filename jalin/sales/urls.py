@@ -1,6 +1,6 @@
 from django.urls import path  # noqa: F401 - pages are added by the modules of this app
 
-from . import forecast_views, lead_views, opportunity_views, quote_views
+from . import campaign_views, forecast_views, lead_views, opportunity_views, quote_views
 
 app_name = "sales"
 urlpatterns = [
@@ -60,4 +60,19 @@ urlpatterns = [
     path("quotes/<int:pk>/withdraw/", quote_views.quote_withdraw, name="quote_withdraw"),
     path("quotes/<int:pk>/answer/", quote_views.quote_answer, name="quote_answer"),
     path("quotes/<int:pk>/pdf/", quote_views.quote_pdf_view, name="quote_pdf"),
+    # Campaigns (campaign_views.py)
+    path("campaigns/", campaign_views.campaign_list, name="campaigns"),
+    path("campaigns/new/", campaign_views.campaign_new, name="campaign_new"),
+    path("campaigns/<int:pk>/", campaign_views.campaign_detail, name="campaign_detail"),
+    path("campaigns/<int:pk>/edit/", campaign_views.campaign_edit, name="campaign_edit"),
+    path("campaigns/<int:pk>/progress/", campaign_views.campaign_progress,
+         name="campaign_progress"),
+    path("campaigns/<int:pk>/launch/", campaign_views.campaign_launch, name="campaign_launch"),
+    path("campaigns/<int:pk>/cancel/", campaign_views.campaign_cancel, name="campaign_cancel"),
+    path("campaigns/<int:pk>/resume/", campaign_views.campaign_resume, name="campaign_resume"),
+    path("o/<str:token>.gif", campaign_views.campaign_open, name="campaign_open"),
+    path("k/<str:token>/<int:index>/", campaign_views.campaign_click, name="campaign_click"),
+    path("u/<str:token>/", campaign_views.campaign_unsubscribe, name="campaign_unsubscribe"),
+    path("offers/", campaign_views.portal_offers, name="portal_offers"),
+    path("offers/<str:token>/", campaign_views.portal_offer_open, name="portal_offer_open"),
 ]
