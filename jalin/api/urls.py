@@ -40,6 +40,7 @@ from .routers import (
     hub_rfqs,
     me,
     members,
+    sales_campaigns,
     sales_forecast,
     sales_leads,
     sales_opportunities,
@@ -146,6 +147,7 @@ api.add_router("", sales_leads.router)
 api.add_router("", sales_forecast.router)
 api.add_router("", sales_opportunities.router)
 api.add_router("", sales_quotes.router)
+api.add_router("", sales_campaigns.router)
 api.add_router("", service_mailboxes.router)
 # Imports and search first: their /crm/contacts/merge, /crm/accounts/merge and
 # /crm/{accounts,contacts}/bulk must win over the /crm/contacts/{contact_id} and
