@@ -722,12 +722,14 @@ def _finish(campaign):
                    aggregate=locked, payload={"name": locked.name, **progress})
 
 
-def campaign_send(*, campaign_id, batch_size=SEND_BATCH, max_batches=None):
+def campaign_send(*, campaign_id, batch_size=SEND_BATCH, max_batches=None, connection=None,
+                  now=None):
     """Send everything (batch after batch; progress is visible between batches)."""
     batches = 0
     total = 0
     while max_batches is None or batches < max_batches:
-        sent = campaign_send_batch(campaign_id=campaign_id, batch_size=batch_size)
+        sent = campaign_send_batch(campaign_id=campaign_id, batch_size=batch_size,
+                                   connection=connection, now=now)
         if not sent:
             break
         total += sent

@@ -611,6 +611,11 @@ class Command(BaseCommand):
         with transaction.atomic():
             created["opportunities"] = seed_pipeline(
                 supplier=organizations["sinar-distribusi"], users=users)
+        from jalin.sales.demo_campaigns import seed_campaigns
+
+        with transaction.atomic():
+            created["campaigns"] = seed_campaigns(
+                organization=organizations["sinar-distribusi"], actor=users["budi"])
         _deliver_events()
 
         self.stdout.write(self.style.SUCCESS(
