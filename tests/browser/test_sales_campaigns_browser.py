@@ -1,0 +1,83 @@
+"""Campaigns in a real browser: a seller creates a two-variant campaign with the form,
+launches it and watches the delivery progress fill (htmx); a recipient unsubscribes from the
+e-mail's link; the buyer sees a portal offer and follows it."""
+
+import re
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+from playwright.sync_api import expect
+
+from jalin.crm.models import Account
+from jalin.sales import campaigns
+from jalin.sales.models import Campaign, CampaignRecipient, EmailSuppression
+from tests.browser.test_hub_orders_browser import new_page
+from tests.browser.test_shell_browser import csp_problems, sign_in
+from tests.campaign_world import make_buyer, make_campaign, make_contact, make_segment, small_world
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_create_launch_progress_and_unsubscribe(browser, page, live_server, org, owner,
+                                                console_messages):
+    segment, _contacts = small_world(org, owner)
+    sign_in(page, live_server, "owner")
+    page.goto(live_server.url + reverse("sales:campaigns"))
+    page.locator("#new-campaign").click()
+    page.wait_for_url(re.compile(r"/sales/campaigns/new/$"))
+    form = page.locator("#campaign-form")
+    form.locator("input[name=name]").fill("Promo Desember")
+    form.locator("select[name=segment]").select_option(str(segment.pk))
+    form.locator("input[name=holdout_percent]").fill("0")
+    form.locator("input[name=variant_0_subject]").fill("Diskon untuk {first_name}")
+    form.locator("textarea[name=variant_0_body]").fill("Halo {first_name}, https://x.example/a")
+    form.locator("input[name=variant_1_subject]").fill("Katalog baru")
+    form.locator("textarea[name=variant_1_body]").fill("Lihat https://x.example/b")
+    form.locator("#campaign-save").click()
+    page.wait_for_url(re.compile(r"/sales/campaigns/\d+/$"))
+    campaign = Campaign.objects.get()
+    assert list(campaign.variants.values_list("name", flat=True)) == ["A", "B"]
+
+    page.locator("#campaign-launch").click()
+    page.locator("#campaign-progress").wait_for()
+    assert page.locator("#campaign-status").inner_text().strip() == "Sending"
+    campaigns.campaign_send(campaign_id=campaign.pk)  # what the worker does
+    # The progress bar polls (htmx) and fills without a reload.
+    expect(page.locator("#campaign-progress-text")).to_contain_text("2 of 2 sent",
+                                                                    timeout=15_000)
+    assert len(mail.outbox) == 2
+
+    # A recipient follows the unsubscribe link of the e-mail and confirms.
+    recipient = CampaignRecipient.objects.filter(campaign=campaign,
+                                                 sent_at__isnull=False).first()
+    reader = new_page(browser, console_messages)
+    reader.goto(live_server.url + reverse("sales:campaign_unsubscribe", args=[recipient.token]))
+    reader.locator("#unsubscribe-button").click()
+    reader.locator("#unsubscribed").wait_for()
+    assert EmailSuppression.objects.filter(organization=org, email=recipient.email).exists()
+    assert not csp_problems(console_messages), console_messages
+
+
+def test_buyer_follows_a_portal_offer(browser, page, live_server, org, owner, console_messages):
+    buyer, _lina = make_buyer()
+    account = Account.objects.create(organization=org, name="Toko Bangunan",
+                                     hub_organization=buyer)
+    contact = make_contact(org, last_name="Lina", email="lina@toko.example", account=account)
+    campaign = make_campaign(org, owner, make_segment(org, [contact]), channel="portal_offer",
+                             variants=[{"name": "A", "subject": "Semen diskon 10%",
+                                        "body": "Khusus bulan ini.",
+                                        "offer_url": "/service/"}])
+    campaigns.campaign_launch(campaign=campaign, actor=owner)
+    campaigns.campaign_send(campaign_id=campaign.pk)
+    sign_in(page, live_server, "lina")
+    page.goto(live_server.url + reverse("service:home"))
+    page.locator(f"a[href='{reverse('sales:portal_offers')}']").first.click()
+    page.wait_for_url(re.compile(r"/sales/offers/$"))
+    offer = page.locator(".portal-offer")
+    assert "Semen diskon 10%" in offer.inner_text()
+    offer.locator(".offer-open").click()
+    page.wait_for_url(re.compile(r"/service/$"))
+    recipient = CampaignRecipient.objects.get(campaign=campaign)
+    assert recipient.opened_at and recipient.clicked_at
+    assert not csp_problems(console_messages), console_messages
