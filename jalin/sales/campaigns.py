@@ -35,6 +35,7 @@ import contextlib
 import email
 import email.policy
 import html
+import io
 import re
 import secrets
 import smtplib
@@ -51,6 +52,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jalin.core.audit import audit_record
+from jalin.core.bulkload import TableWriter
 from jalin.core.events import emit_event
 from jalin.hub.models import Promotion
 from jalin.tenancy.services import StaleVersion
@@ -464,6 +466,18 @@ def _members(campaign):
                          "suppression"))
 
 
+def _member_rows(campaign):
+    """The members in keyset chunks by contact id (a server-side cursor made PostgreSQL pick
+    a fast-start plan 100 times slower than the plain query)."""
+    last = 0
+    while True:
+        rows = list(_members(campaign).filter(contact_id__gt=last)[:SNAPSHOT_BATCH * 5])
+        yield from rows
+        if len(rows) < SNAPSHOT_BATCH * 5:
+            return
+        last = rows[-1][0]
+
+
 def campaign_launch(*, campaign, actor, now=None):
     """Snapshot the segment into recipients (variants assigned reproducibly, skips recorded)
     and start sending in the background. A campaign launches once (409 otherwise)."""
@@ -478,9 +492,10 @@ def campaign_launch(*, campaign, actor, now=None):
         _launch_problems(locked, variants)
         weights = [variant.weight for variant in variants]
         counts = {"recipients": 0, "skipped": 0, "holdout": 0}
-        batch = []
+        # COPY on PostgreSQL, bulk_create elsewhere (the ORM's per-object cost dominated).
+        writer = TableWriter(CampaignRecipient, batch=SNAPSHOT_BATCH, out=io.StringIO())
         for (contact_id, address, opt_in, member_account, contact_account, member_buyer,
-             contact_buyer, suppression) in _members(locked).iterator(chunk_size=SNAPSHOT_BATCH):
+             contact_buyer, suppression) in _member_rows(locked):
             index = experiment_stats.assign_group(
                 seed=locked.seed, key=contact_id, weights=weights,
                 holdout_percent=locked.holdout_percent)
@@ -489,19 +504,15 @@ def campaign_launch(*, campaign, actor, now=None):
             reason = _skip(locked, email=address, opt_in=opt_in, suppression=suppression,
                            buyer_id=buyer_id)
             holdout = index is None
-            batch.append(CampaignRecipient(
-                campaign=locked, variant=None if holdout else variants[index],
-                contact_id=contact_id, account_id=account_id, buyer_id=buyer_id,
-                email=address or "", token=secrets.token_urlsafe(32), skipped_reason=reason,
-                sent_at=now if holdout and not reason else None))
+            writer.add({
+                "campaign_id": locked.pk, "variant_id": None if holdout else variants[index].pk,
+                "contact_id": contact_id, "account_id": account_id, "buyer_id": buyer_id,
+                "email": address or "", "token": secrets.token_urlsafe(32),
+                "skipped_reason": reason, "sent_at": now if holdout and not reason else None})
             counts["recipients"] += 1
             counts["skipped"] += bool(reason)
             counts["holdout"] += holdout and not reason
-            if len(batch) >= SNAPSHOT_BATCH:
-                CampaignRecipient.objects.bulk_create(batch)
-                batch = []
-        if batch:
-            CampaignRecipient.objects.bulk_create(batch)
+        writer.flush()
         locked.status = CampaignStatus.SENDING
         locked.sent_at = now
         locked.send_error = ""
@@ -753,13 +764,15 @@ def campaign_progress(campaign):
 
 
 def variant_counts(campaign):
-    """Per variant (None = holdout): recipients, skipped, sent, opened, clicked, replied,
-    unsubscribed — one grouped query."""
+    """Per variant (None = holdout): recipients, skipped, sent (always 0 for the holdout),
+    opened, clicked, replied, unsubscribed — one grouped query."""
     rows = (CampaignRecipient.objects.filter(campaign_id=campaign.pk)
             .values("variant_id").order_by("variant_id")
             .annotate(recipients=Count("id"),
                       skipped=Count("id", filter=~Q(skipped_reason="")),
-                      sent=Count("id", filter=Q(sent_at__isnull=False, skipped_reason="")),
+                      # The holdout's sent_at is its launch time, not a delivery.
+                      sent=Count("id", filter=Q(sent_at__isnull=False, skipped_reason="",
+                                                variant__isnull=False)),
                       opened=Count("id", filter=Q(opened_at__isnull=False)),
                       clicked=Count("id", filter=Q(clicked_at__isnull=False)),
                       replied=Count("id", filter=Q(replied_at__isnull=False)),
