@@ -143,6 +143,11 @@ def test_promotion_lookup_costs_the_same_queries_for_2_or_20_products(world):
         set_price(world.base, product, "1000", world.owner)
         ids.append(product.pk)
     assert count(ids) == few <= 6  # prices, promotions, their products, categories, tree
+    for sale in Promotion.objects.all():
+        promotions.promotion_deactivate(promotion=sale, actor=world.owner)
+    assert count(ids) == 1  # no promotion running: the price query alone
+    promo(world, "3")  # one for everyone, whole catalog: one more query
+    assert count(ids) == 2
 
 
 @pytest.fixture

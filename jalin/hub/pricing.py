@@ -27,9 +27,9 @@ Of several, the highest percentage wins (ties: the one ending first, then the ol
 discounted unit price is rounded half up to the price's four decimals; `UnitPrice` keeps the
 list price (`list_amount`) and the promotion, and the order line records both.
 
-`prices_for` answers a whole page of products with one query, plus one for the promotions of
-the day (a few more only when a promotion is limited to products or categories); `price_for`
-is the one-product form of the same rule.
+`prices_for` answers a whole page of products with one query while no promotion runs for the
+buyer, two when one does (a few more only when a promotion is limited to products or
+categories); `price_for` is the one-product form of the same rule.
 """
 
 from dataclasses import dataclass
@@ -83,23 +83,27 @@ def _through_exists(field, **filters):
     return Exists(through.objects.filter(promotion_id=OuterRef("pk"), **filters))
 
 
-def promotions_for(*, relationship, product_ids, on_date):
-    """{product_id: ActivePromotion}: the best promotion of the day for each of these products
-    bought by this relationship's buyer. One query when no promotion runs or none is limited
-    to products/categories; at most five otherwise, whatever the number of products."""
-    product_ids = list(product_ids)
-    if not product_ids:
-        return {}
+def _running(relationship, on_date):
+    """The promotions of the supplier running on `on_date` that reach this buyer."""
     everyone = (Q(listed_customers_only=False) & ~_through_exists("buyers")
                 & ~_through_exists("customer_groups"))
     customer = everyone | _through_exists("buyers", organization_id=relationship.buyer_id)
     group_id = getattr(relationship, "group_id", None)
     if group_id:
         customer |= _through_exists("customer_groups", customergroup_id=group_id)
+    return Promotion.objects.filter(supplier_id=relationship.supplier_id, is_active=True,
+                                    starts_on__lte=on_date, ends_on__gte=on_date).filter(customer)
+
+
+def promotions_for(*, relationship, product_ids, on_date):
+    """{product_id: ActivePromotion}: the best promotion of the day for each of these products
+    bought by this relationship's buyer. One query when no promotion is limited to
+    products/categories; at most five otherwise, whatever the number of products."""
+    product_ids = list(product_ids)
+    if not product_ids:
+        return {}
     candidates = list(
-        Promotion.objects.filter(supplier_id=relationship.supplier_id, is_active=True,
-                                 starts_on__lte=on_date, ends_on__gte=on_date)
-        .filter(customer)
+        _running(relationship, on_date)
         .annotate(has_products=_through_exists("products"),
                   has_categories=_through_exists("categories"))
         .order_by("-discount_percent", "ends_on", "id")
@@ -212,6 +216,11 @@ def prices_for(*, relationship, product_ids=(), quantity=1, on_date, quantities=
         queryset = queryset.annotate(group_list=_group_list(relationship))
         lists |= Q(price_list_id=F("group_list"))
         fields.append("group_list")
+    if promotions:
+        # Whether any promotion runs for this buyer today rides along (an uncorrelated EXISTS
+        # the database evaluates once), so without promotions pricing stays one query.
+        queryset = queryset.annotate(promoted=Exists(_running(relationship, on_date)))
+        fields.append("promoted")
     rows = (
         queryset.filter(lists, _valid_on(on_date), product_id__in=product_ids,
                         price_list__supplier_id=relationship.supplier_id,
@@ -220,7 +229,10 @@ def prices_for(*, relationship, product_ids=(), quantity=1, on_date, quantities=
         .values_list(*fields)
     )
     found = {CUSTOMER: {}, GROUP: {}, BASE: {}}
+    promoted = False
     for product_id, list_id, min_quantity, unit_price, currency, is_base, *rest in rows:
+        if promotions:
+            promoted = promoted or bool(rest.pop())
         group_list = rest[0] if rest else None
         row = (min_quantity, unit_price, currency, list_id)
         # One list can play several parts (a group's list may also be a customer's list).
@@ -240,7 +252,7 @@ def prices_for(*, relationship, product_ids=(), quantity=1, on_date, quantities=
                     min_quantity=row[0], is_customer_price=source == CUSTOMER, source=source,
                 )
                 break
-    if promotions and prices:
+    if promoted and prices:
         best = promotions_for(relationship=relationship, product_ids=list(prices),
                               on_date=on_date)
         prices = {pid: _with_promotion(price, best.get(pid)) for pid, price in prices.items()}
