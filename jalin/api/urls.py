@@ -36,11 +36,13 @@ from .routers import (
     hub_ordering,
     hub_orders,
     hub_payments,
+    hub_promotions,
     hub_returns,
     hub_rfqs,
     me,
     members,
     sales_leads,
+    sales_segments,
     service_cases,
     service_mailboxes,
     service_portfolio,
@@ -140,6 +142,8 @@ api.add_router("", service_cases.router)
 api.add_router("", service_portfolio.router)
 api.add_router("", brm_customers.router)
 api.add_router("", sales_leads.router)
+api.add_router("", sales_segments.router)
+api.add_router("", hub_promotions.router)
 api.add_router("", service_mailboxes.router)
 # Imports and search first: their /crm/contacts/merge, /crm/accounts/merge and
 # /crm/{accounts,contacts}/bulk must win over the /crm/contacts/{contact_id} and

@@ -1,6 +1,6 @@
 from django.urls import path  # noqa: F401 - pages are added by the modules of this app
 
-from . import lead_views
+from . import lead_views, promo_views
 
 app_name = "sales"
 urlpatterns = [
@@ -19,4 +19,18 @@ urlpatterns = [
     path("web-forms/new/", lead_views.web_form_edit, name="web_form_new"),
     path("web-forms/<int:pk>/", lead_views.web_form_edit, name="web_form_edit"),
     path("f/<str:key>/", lead_views.web_form_public, name="web_form_public"),
+    # promos (promo_views.py): promotions' analysis and customer segment, segments
+    path("promotions/", promo_views.promotion_list, name="promotions"),
+    path("promotions/<int:pk>/", promo_views.promotion_detail, name="promotion_detail"),
+    path("promotions/<int:pk>/segment/", promo_views.promotion_target,
+         name="promotion_target"),
+    path("segments/", promo_views.segment_list, name="segments"),
+    path("segments/new/", promo_views.segment_new, name="segment_new"),
+    path("segments/preview/", promo_views.segment_preview, name="segment_preview"),
+    path("segments/<int:pk>/", promo_views.segment_detail, name="segment_detail"),
+    path("segments/<int:pk>/edit/", promo_views.segment_edit, name="segment_edit"),
+    path("segments/<int:pk>/export.csv", promo_views.segment_export, name="segment_export"),
+    path("segments/<int:pk>/refresh/", promo_views.segment_refresh, name="segment_refresh"),
+    path("segments/<int:pk>/delete/", promo_views.segment_delete, name="segment_delete"),
+    path("segments/<int:pk>/members/", promo_views.segment_members, name="segment_members"),
 ]

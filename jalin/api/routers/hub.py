@@ -255,6 +255,8 @@ class BuyerPriceOut(Schema):
     min_quantity: int = Field(description="The quantity break this price starts at")
     is_customer_price: bool = Field(description="From your own price list (not the base list)")
     source: str = Field(description="customer, group or base: the list the price comes from")
+    promotion_id: int | None = Field(None, description="The promotion that discounted `amount`")
+    list_amount: Decimal | None = Field(None, description="The price before the promotion")
 
 
 class CatalogProductOut(Schema):
@@ -604,7 +606,8 @@ def supplier_catalog(request, supplier_id: int, filters: Query[CatalogFilters]):
         item["price"] = None if price is None else {
             "amount": price.amount, "currency": price.currency,
             "min_quantity": price.min_quantity, "is_customer_price": price.is_customer_price,
-            "source": price.source,
+            "source": price.source, "promotion_id": price.promotion_id,
+            "list_amount": price.list_amount,
         }
         item["availability"] = stock_by_product[entry.product.pk][0]
         item["image_ids"] = image_ids.get(entry.product.pk, [])
