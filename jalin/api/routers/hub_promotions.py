@@ -6,12 +6,15 @@ stale `version` is 409; a bad period or discount is 422 naming the field.
 """
 
 import datetime
+from contextlib import contextmanager
 from decimal import Decimal
 
+from django.http import Http404
 from ninja import Field, Query, Router, Schema, Status
 
 from jalin.hub import promotions
 from jalin.hub.models import Promotion
+from jalin.hub.services import HubError
 from jalin.tenancy.access import get_for_org_or_404
 from jalin.tenancy.roles import CATALOG_EDIT, CATALOG_VIEW
 
@@ -98,6 +101,17 @@ def _scope(data):
     return {SCOPE_KEYS[key]: data.pop(key) for key in list(data) if key in SCOPE_KEYS}
 
 
+@contextmanager
+def _foreign_ids_are_404():
+    """A product, category, group or buyer id that is not the supplier's reads as missing."""
+    try:
+        yield
+    except HubError as error:
+        if error.code == "not_found":
+            raise Http404(error.message) from error
+        raise
+
+
 def _promotion(membership, promotion_id):
     return get_for_org_or_404(Promotion.objects.prefetch_related(
         "products", "categories", "customer_groups", "buyers"), membership.organization,
@@ -124,8 +138,9 @@ def promotion_create(request, payload: PromotionIn):
     membership = require(request, CATALOG_EDIT)
     data = payload.model_dump()
     scope = _scope(data)
-    promotion = promotions.promotion_create(supplier=membership.organization,
-                                            actor=request.user, **data, **scope)
+    with _foreign_ids_are_404():
+        promotion = promotions.promotion_create(supplier=membership.organization,
+                                                actor=request.user, **data, **scope)
     return Status(201, _promotion(membership, promotion.pk))
 
 
@@ -144,8 +159,9 @@ def promotion_patch(request, promotion_id: int, payload: PromotionPatchIn):
             if value is not None or key in SCOPE_KEYS}
     version = data.pop("version")
     scope = {key: value for key, value in _scope(data).items() if value is not None}
-    promotions.promotion_update(promotion=promotion, actor=request.user, version=version,
-                                **data, **scope)
+    with _foreign_ids_are_404():
+        promotions.promotion_update(promotion=promotion, actor=request.user, version=version,
+                                    **data, **scope)
     return _promotion(membership, promotion_id)
 
 

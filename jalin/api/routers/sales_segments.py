@@ -195,8 +195,14 @@ def segment_members(request, segment_id: int, params: Query[PageParams]):
 def segment_members_add(request, segment_id: int, payload: ContactsIn):
     """Add contacts to a static list (422 `not_static` for a dynamic segment)."""
     membership = require(request, SALES_EDIT)
-    return segments.segment_add_contacts(segment=_segment(membership, segment_id),
-                                         actor=request.user, contacts=payload.contact_ids)
+    segment = _segment(membership, segment_id)
+    try:
+        return segments.segment_add_contacts(segment=segment, actor=request.user,
+                                             contacts=payload.contact_ids)
+    except segments.SalesError as error:
+        if error.code == "not_found":  # another organization's contact reads as missing
+            raise Http404(error.message) from error
+        raise
 
 
 @router.post("/sales/segments/{segment_id}/members/remove", response=SegmentOut)
@@ -219,7 +225,7 @@ def promotion_analysis_detail(request, promotion_id: int):
     return data
 
 
-@router.put("/sales/promotions/{promotion_id}/segment", response=TargetOut)
+@router.post("/sales/promotions/{promotion_id}/segment", response=TargetOut)
 @idempotent
 def promotion_segment(request, promotion_id: int, payload: TargetIn):
     """Target the promotion at a segment's hub buyers (kept in sync on every refresh), or
