@@ -595,6 +595,13 @@ class Command(BaseCommand):
         with transaction.atomic():
             created["surveys"] = seed_surveys(organization=organizations["sinar-distribusi"],
                                               actor=users["budi"])
+        from jalin.sales.demo_promos import seed_promos
+
+        with transaction.atomic():
+            created["promotions"] = seed_promos(
+                supplier=organizations["sinar-distribusi"], actor=users["budi"],
+                buyers=[organizations[slug] for slug in (
+                    "toko-bangunan-sejahtera", "rs-harapan", "kopi-kita")])
         _deliver_events()
 
         self.stdout.write(self.style.SUCCESS(
