@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from jalin.api.testing import ApiClient, bearer_token_for
 from jalin.crm.models import Account, Contact
-from jalin.hub.models import Promotion
+from jalin.hub.models import OrderLine, Promotion
 from jalin.sales import segments
 from jalin.sales.models import PromotionSegment, Segment, SegmentMember
 from jalin.tenancy.models import Membership
@@ -193,6 +193,12 @@ def test_apis_over_http(world, org, owner, outsider, other_org):
                             {"segment_id": None}).status_code == 404
     assert json.loads(owner_api.get(f"/hub/promotions/{promotion['id']}").content)[
         "buyer_ids"] == [world.buyers["a"].pk]
+    # Order lines show the promotion that priced them.
+    line = OrderLine.objects.filter(promotion=world.promotion).first()
+    order = owner_api.get(f"/hub/orders/{line.order_id}").json()
+    promoted = next(item for item in order["lines"] if item["id"] == line.pk)
+    assert promoted["promotion_id"] == world.promotion.pk
+    assert promoted["promotion_discount"] == str(line.promotion_discount)
 
 
 def test_catalog_api_shows_the_promotion(world, org):
