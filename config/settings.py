@@ -100,6 +100,9 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "jalin.tenancy.context_processors.tenancy",
             ],
+            # `unlocalize` everywhere without {% load l10n %}: USE_THOUSAND_SEPARATOR is on, so
+            # an id printed plainly becomes "1,182" in links, form values and element ids.
+            "builtins": ["django.templatetags.l10n"],
         },
     },
 ]

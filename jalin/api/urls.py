@@ -41,6 +41,7 @@ from .routers import (
     hub_rfqs,
     me,
     members,
+    sales_forecast,
     sales_leads,
     sales_segments,
     service_cases,
@@ -142,6 +143,7 @@ api.add_router("", service_cases.router)
 api.add_router("", service_portfolio.router)
 api.add_router("", brm_customers.router)
 api.add_router("", sales_leads.router)
+api.add_router("", sales_forecast.router)
 api.add_router("", sales_segments.router)
 api.add_router("", hub_promotions.router)
 api.add_router("", service_mailboxes.router)

@@ -652,10 +652,11 @@ class Order(models.Model):
         ]
         indexes = [
             models.Index(fields=["supplier", "status", "id"], name="hub_order_sup_status"),
+            # Sales history by month (forecasting), promotion analysis and segments' purchase
+            # behaviour: the supplier's orders by submission time.
+            models.Index(fields=["supplier", "submitted_at"], name="hub_order_sup_submitted"),
             models.Index(fields=["buyer", "status", "id"], name="hub_order_buyer_status"),
             models.Index(fields=["relationship", "status"], name="hub_order_rel_status"),
-            # Promotion analysis and segments' purchase behaviour: a supplier's orders by date.
-            models.Index(fields=["supplier", "submitted_at"], name="hub_order_sup_submitted"),
         ]
 
     def __str__(self):

@@ -46,7 +46,6 @@ from .models import (
     Lead,
     LeadSource,
     LeadStatus,
-    Opportunity,
     Pipeline,
     PipelineStage,
     ScoringRule,
@@ -691,6 +690,9 @@ def default_pipeline(organization):
             PipelineStage(pipeline=pipeline, name=str(name), position=index,
                           probability=probability, kind=kind, forecast_category=category)
             for index, (name, probability, kind, category) in enumerate(DEFAULT_STAGES, 1)])
+        from .opportunities import ensure_close_reasons
+
+        ensure_close_reasons(organization)
         emit_event(type="sales.pipeline.created", organization=organization,
                    aggregate=pipeline, payload={"name": pipeline.name, "default": True})
     return pipeline
@@ -756,22 +758,19 @@ def lead_convert(*, lead, actor, account=None, contact=None, create_opportunity=
                 owner=owner)
         opportunity = None
         if create_opportunity:
-            pipeline = pipeline or default_pipeline(organization)
-            stage = first_open_stage(pipeline)
+            from .opportunities import opportunity_create
+
+            if owner is not None and not Membership.objects.filter(
+                    organization=organization, user_id=owner, is_active=True).exists():
+                owner = getattr(_user(actor), "pk", None)
             today = timezone.localdate()
-            opportunity = Opportunity.objects.create(
-                organization=organization, account=account, contact=contact,
-                pipeline=pipeline, stage=stage,
+            opportunity = opportunity_create(
+                organization=organization, actor=actor, account=account, contact=contact,
+                pipeline=pipeline or default_pipeline(organization),
                 name=(opportunity_name or "").strip()[:200] or account.name[:200],
                 amount=amount or 0, currency=currency or organization_currency(organization),
                 close_date=close_date or today + datetime.timedelta(days=DEFAULT_CLOSE_DAYS),
-                owner_id=owner, lead=locked, campaign_id=locked.campaign_id,
-                forecast_category=stage.forecast_category)
-            emit_event(type="sales.opportunity.created", organization=organization,
-                       aggregate=opportunity, actor=_user(actor), payload={
-                           "title": opportunity.name[:120], "account_id": account.pk,
-                           "contact_id": contact.pk if contact else None,
-                           "lead_id": locked.pk, "stage_id": stage.pk})
+                owner=owner, lead=locked, campaign=locked.campaign_id)
         locked.status = LeadStatus.CONVERTED
         locked.converted_at = timezone.now()
         locked.converted_account = account

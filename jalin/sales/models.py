@@ -574,11 +574,16 @@ class SalesTarget(models.Model):
                                  **MONEY)
     currency = models.CharField(_("currency"), max_length=3, default="IDR",
                                 validators=[validate_currency])
+    version = models.PositiveIntegerField(default=1)
 
     tenant_owner = "organization"
 
     class Meta:
         ordering = ["-period_start", "id"]
+        indexes = [
+            models.Index(fields=["organization", "period_start", "period_end"],
+                         name="sales_target_period_idx"),
+        ]
         constraints = [
             models.CheckConstraint(condition=models.Q(period_end__gte=models.F("period_start")),
                                    name="sales_target_period"),

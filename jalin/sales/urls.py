@@ -1,6 +1,6 @@
 from django.urls import path  # noqa: F401 - pages are added by the modules of this app
 
-from . import lead_views, promo_views
+from . import forecast_views, lead_views, promo_views
 
 app_name = "sales"
 urlpatterns = [
@@ -19,6 +19,16 @@ urlpatterns = [
     path("web-forms/new/", lead_views.web_form_edit, name="web_form_new"),
     path("web-forms/<int:pk>/", lead_views.web_form_edit, name="web_form_edit"),
     path("f/<str:key>/", lead_views.web_form_public, name="web_form_public"),
+    # Forecast (forecast_views.py)
+    path("forecast/", forecast_views.forecast, name="forecast"),
+    path("forecast/export.csv", forecast_views.forecast_export, name="forecast_export"),
+    path("forecast/targets/", forecast_views.target_list, name="forecast_targets"),
+    path("forecast/revenue/", forecast_views.revenue, name="forecast_revenue"),
+    path("forecast/demand/", forecast_views.demand, name="forecast_demand"),
+    path("forecast/demand/export.csv", forecast_views.demand_export,
+         name="forecast_demand_export"),
+    path("forecast/demand/<int:product_id>/", forecast_views.demand_product,
+         name="forecast_demand_product"),
     # promos (promo_views.py): promotions' analysis and customer segment, segments
     path("promotions/", promo_views.promotion_list, name="promotions"),
     path("promotions/<int:pk>/", promo_views.promotion_detail, name="promotion_detail"),

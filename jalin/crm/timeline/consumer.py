@@ -36,6 +36,13 @@ CATEGORY_BY_PREFIX = (
     ("crm.import.", IMPORT),
     # Sales: a lead converted into this account/contact (the lead's history stays on it).
     ("sales.lead.converted", RECORD),
+    # Sales: a deal of this account opened, changed, moved, won, lost or reopened.
+    ("sales.opportunity.created", RECORD),
+    ("sales.opportunity.updated", RECORD),
+    ("sales.opportunity.moved", RECORD),
+    ("sales.opportunity.won", RECORD),
+    ("sales.opportunity.lost", RECORD),
+    ("sales.opportunity.reopened", RECORD),
     ("hub.relationship.", HUB),
     ("hub.order.", HUB),
     ("hub.invoice.", HUB),

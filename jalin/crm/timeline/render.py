@@ -60,6 +60,12 @@ SENTENCES = {
     "hub.payment.reversed": _("Payment %(title)s reversed"),
     "hub.invoice.overdue": _("Overdue reminder sent for invoice %(title)s"),
     "sales.lead.converted": _("Converted from lead %(title)s"),
+    "sales.opportunity.created": _("Opportunity %(title)s opened (%(total)s)"),
+    "sales.opportunity.updated": _("Opportunity %(title)s changed: %(changed)s"),
+    "sales.opportunity.moved": _("Opportunity %(title)s moved to %(stage)s"),
+    "sales.opportunity.won": _("Opportunity %(title)s won (%(total)s)"),
+    "sales.opportunity.lost": _("Opportunity %(title)s lost: %(reason)s"),
+    "sales.opportunity.reopened": _("Opportunity %(title)s reopened in %(stage)s"),
     "service.case.opened": _("Service case opened: %(title)s"),
     "service.case.resolved": _("Service case resolved: %(title)s"),
     "service.case.closed": _("Service case closed: %(title)s"),
@@ -88,6 +94,7 @@ RECORD_LINKS = {
     "crm.activity": "crm:activity_detail",
     "crm.document": "crm:document_detail",
     "service.case": "service:case_detail",
+    "sales.opportunity": "sales:opportunity_detail",
 }
 
 
@@ -108,6 +115,8 @@ def sentence(entry):
         "event_type": entry.event_type,
         "total": " ".join(str(part) for part in (data.get("currency"), data.get("total"))
                           if part) or "—",
+        "stage": str(data.get("stage") or ""),
+        "reason": str(data.get("reason") or "—"),
     }
     template = SENTENCES.get(entry.event_type, GENERIC)
     return str(template) % values

@@ -595,6 +595,11 @@ class Command(BaseCommand):
         with transaction.atomic():
             created["surveys"] = seed_surveys(organization=organizations["sinar-distribusi"],
                                               actor=users["budi"])
+        from jalin.sales.demo_forecast import seed_forecast
+
+        with transaction.atomic():
+            created["forecast"] = seed_forecast(supplier=organizations["sinar-distribusi"],
+                                                users=users)
         from jalin.sales.demo_promos import seed_promos
 
         with transaction.atomic():
