@@ -102,6 +102,8 @@ TEMPLATES = [
             ],
             # `unlocalize` everywhere without {% load l10n %}: USE_THOUSAND_SEPARATOR is on, so
             # an id printed plainly becomes "1,182" in links, form values and element ids.
+            # Widget templates are rendered by the form renderer, which has no builtins: they
+            # still {% load l10n %} themselves.
             "builtins": ["django.templatetags.l10n"],
         },
     },

@@ -425,3 +425,51 @@ def test_owner_must_be_member(org, owner, account, pipeline):
                               is_active=False)
     with pytest.raises(leads.SalesError):
         new(org, owner, account, owner=inactive.pk)
+
+
+def test_generator_loads_a_funnel_reproducibly(org, owner, member, account, pipeline):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from jalin.sales.generate import generate_opportunities
+
+    written = generate_opportunities(organization=org, count=300, closed=20, seed=7,
+                                     batch=100, out=StringIO())
+    assert written == 320
+    open_deals = Opportunity.objects.filter(organization=org, status="open")
+    assert open_deals.count() == 300
+    by_stage = {name: open_deals.filter(stage__name=name).count()
+                for name in ("Qualification", "Negotiation")}
+    assert by_stage["Qualification"] > by_stage["Negotiation"]  # a funnel
+    assert OpportunityStageChange.objects.filter(opportunity__organization=org).count() == 320
+    assert set(open_deals.values_list("owner_id", flat=True)) == {owner.pk, member.pk}
+    # Ranks within a column are distinct (the board order is total)
+    column = open_deals.filter(stage__name="Qualification")
+    assert column.values("board_rank").distinct().count() == column.count()
+    out = StringIO()
+    call_command("sales_generate", org=org.slug, opportunities=5, stdout=out)
+    assert Opportunity.objects.filter(organization=org).count() == 325
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError):
+        call_command("sales_generate", org="nope", opportunities=5, stdout=out)
+
+
+def test_demo_pipeline_seed_is_idempotent(org, owner, member, account):
+    from jalin.sales.demo_pipeline import DEALS, seed_pipeline
+
+    users = {"budi": owner, "sari": member}
+    assert seed_pipeline(supplier=org, users=users) == len(DEALS)
+    assert seed_pipeline(supplier=org, users=users) == 0
+    deals = Opportunity.objects.filter(organization=org)
+    assert deals.filter(status="won").count() == 2 and deals.filter(status="lost").count() == 2
+    assert deals.filter(status="open", stale_alerted_at__isnull=False).count() == 1
+    assert deals.filter(stage__name="Negotiation", status="open").count() == 2
+
+
+def test_system_actor_opens_an_unowned_deal(org, account, pipeline):
+    deal = opps.opportunity_create(organization=org, actor=None, name="From a consumer",
+                                   account=account, close_date=CLOSE)
+    assert deal.owner_id is None
+    assert OpportunityStageChange.objects.get(opportunity=deal).changed_by_id is None

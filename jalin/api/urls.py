@@ -43,6 +43,8 @@ from .routers import (
     members,
     sales_forecast,
     sales_leads,
+    sales_opportunities,
+    sales_quotes,
     sales_segments,
     service_cases,
     service_mailboxes,
@@ -146,6 +148,8 @@ api.add_router("", sales_leads.router)
 api.add_router("", sales_forecast.router)
 api.add_router("", sales_segments.router)
 api.add_router("", hub_promotions.router)
+api.add_router("", sales_opportunities.router)
+api.add_router("", sales_quotes.router)
 api.add_router("", service_mailboxes.router)
 # Imports and search first: their /crm/contacts/merge, /crm/accounts/merge and
 # /crm/{accounts,contacts}/bulk must win over the /crm/contacts/{contact_id} and

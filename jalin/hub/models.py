@@ -1415,6 +1415,7 @@ class QuoteStatus(models.TextChoices):
     DECLINED = "declined", _("Declined")
     SUPERSEDED = "superseded", _("Superseded")
     EXPIRED = "expired", _("Expired")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
 
 
 class Rfq(models.Model):
@@ -1436,6 +1437,10 @@ class Rfq(models.Model):
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
                                      null=True, blank=True, related_name="+")
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    # Opened by the supplier around its own quote (e.g. a quote from the sales pipeline): no
+    # request of the buyer came first (`rfqs.supplier_quote_create`).
+    supplier_initiated = models.BooleanField(_("opened by the supplier"), default=False)
+    reference = models.CharField(_("supplier's reference"), max_length=80, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     submitted_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(default=timezone.now)

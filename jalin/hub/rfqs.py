@@ -12,7 +12,13 @@ Lifecycles (the transition tables below):
 
     RFQ    draft → submitted → quoted → accepted | declined | cancelled | expired
            (expired → quoted again when the supplier sends a new quote)
-    Quote  draft → sent → accepted | declined | superseded | expired
+    Quote  draft → sent → accepted | declined | superseded | expired | withdrawn
+
+A supplier may also open the conversation itself (`supplier_quote_create`, e.g. a quote made
+from a CRM opportunity): the RFQ is created on the buyer's behalf, marked `supplier_initiated`,
+numbered like any other and quoted at once; the buyer sees and accepts it in the same portal
+pages. Such a quote can be withdrawn by the supplier while it is sent
+(`supplier_quote_withdraw`: quote withdrawn, RFQ cancelled).
 
 Lock order, on every path: the RFQ row, then its quote rows, then whatever `order_place`
 locks (relationship, stock, counters). So an accept racing a revision, a cancel, the expiry
@@ -72,11 +78,12 @@ RFQ_TRANSITIONS = {
 }
 QUOTE_TRANSITIONS = {
     Q.DRAFT: {Q.SENT},
-    Q.SENT: {Q.ACCEPTED, Q.DECLINED, Q.SUPERSEDED, Q.EXPIRED},
+    Q.SENT: {Q.ACCEPTED, Q.DECLINED, Q.SUPERSEDED, Q.EXPIRED, Q.WITHDRAWN},
     Q.ACCEPTED: set(),
     Q.DECLINED: set(),
     Q.SUPERSEDED: set(),
     Q.EXPIRED: set(),
+    Q.WITHDRAWN: set(),
 }
 # RFQ states in which the supplier may (re)quote, the buyer may cancel, the supplier decline.
 QUOTABLE = (R.SUBMITTED, R.QUOTED, R.EXPIRED)
@@ -84,6 +91,9 @@ CANCELLABLE = (R.DRAFT, R.SUBMITTED, R.QUOTED, R.EXPIRED)
 DECLINABLE = (R.SUBMITTED, R.EXPIRED)
 # Who hears of a new RFQ at the supplier.
 RFQ_NOTIFY_ROLES = (Role.SALES, Role.ORG_ADMIN)
+# Who hears of a quote the supplier opened itself (no requester to tell): the buyer's people
+# who may accept it.
+QUOTE_NOTIFY_ROLES = (Role.BUYER, Role.BUYER_APPROVER, Role.ORG_ADMIN)
 
 
 def today():
@@ -170,13 +180,20 @@ def _notify_rfq_submitted(rfq):
 
 
 def _notify_quote_sent(rfq, quote):
-    if rfq.requested_by is None:
+    if rfq.requested_by is not None:
+        users = [rfq.requested_by]
+    elif rfq.supplier_initiated:
+        users = [m.user for m in Membership.objects.filter(
+            organization_id=rfq.buyer_id, is_active=True, role__in=QUOTE_NOTIFY_ROLES)
+            .select_related("user")]
+    else:
         return
-    notify(organization=rfq.buyer, user=rfq.requested_by, kind="quote",
-           title=_("Quote %(quote)s from %(supplier)s for %(rfq)s") % {
-               "quote": quote.label, "supplier": rfq.supplier.name, "rfq": rfq.label},
-           body=rfq.title, url=reverse("hub:rfq_detail", args=[rfq.pk]),
-           key=f"quote:{quote.pk}:sent")
+    for user in users:
+        notify(organization=rfq.buyer, user=user, kind="quote",
+               title=_("Quote %(quote)s from %(supplier)s for %(rfq)s") % {
+                   "quote": quote.label, "supplier": rfq.supplier.name, "rfq": rfq.label},
+               body=rfq.title, url=reverse("hub:rfq_detail", args=[rfq.pk]),
+               key=f"quote:{quote.pk}:sent")
 
 
 # --- Checks ----------------------------------------------------------------------------------
@@ -500,57 +517,65 @@ def quote_save(*, rfq, membership, actor, valid_until, lines, note="", send=True
                 field="action")
         _trading(locked.relationship)
         rows = _quote_lines(locked, lines)
-        relationship = locked.relationship
-        supplier_settings = SupplierSettings.objects.filter(
-            supplier_id=locked.supplier_id).first()
-        inclusive = bool(supplier_settings and supplier_settings.prices_include_tax)
-        rates = tax.rates_for(locked.supplier_id)
-        currency = relationship.currency
-        quote_lines = []
-        for position, (rfq_line, product, quantity, price, lead_time) in enumerate(rows, 1):
-            rate = rates.get(product.tax_class, 0)
-            amounts = tax.line_amounts(unit_price=price, quantity=quantity, rate=rate,
-                                       currency=currency, prices_include_tax=inclusive,
-                                       exempt=relationship.tax_exempt)
-            quote_lines.append(QuoteLine(
-                rfq_line=rfq_line, position=position, product=product, sku=product.sku,
-                name=product.name, quantity=quantity, unit_price=price,
-                lead_time_days=lead_time, tax_rate=0 if relationship.tax_exempt else rate,
-                line_net=amounts.net, line_tax=amounts.tax, line_gross=amounts.gross))
-        totals = {
-            "total_net": sum((line.line_net for line in quote_lines), Decimal(0)),
-            "total_tax": sum((line.line_tax for line in quote_lines), Decimal(0)),
-            "total_gross": sum((line.line_gross for line in quote_lines), Decimal(0)),
-        }
-        fields = {"valid_until": valid_until, "currency": currency,
-                  "prices_include_tax": inclusive, "tax_exempt": relationship.tax_exempt,
-                  "supplier_note": note, **totals}
-        quote = locked.quotes.select_for_update().filter(status=Q.DRAFT).first()
-        if quote is not None:
-            for name, value in fields.items():
-                setattr(quote, name, value)
-            quote.version += 1
-            quote.save()
-            quote.lines.all().delete()
-            action = "hub.quote.updated"
-        else:
-            quote = Quote(rfq=locked, supplier_id=locked.supplier_id, buyer_id=locked.buyer_id,
-                          created_by=_user(actor), **fields)
-            quote.number = numbering.next_number(supplier_id=locked.supplier_id,
-                                                 sequence=numbering.QUOTE)
-            quote.save()
-            RfqStatusChange.objects.create(rfq=locked, quote=quote, to_status=Q.DRAFT,
-                                           actor=_user(actor))
-            action = "hub.quote.created"
-        for line in quote_lines:
-            line.quote = quote
-        QuoteLine.objects.bulk_create(quote_lines)
-        audit_record(actor=actor, organization=locked.supplier, action=action, obj=quote,
-                     after={"number": quote.number, "lines": len(quote_lines),
-                            "total": str(quote.total_gross),
-                            "valid_until": valid_until.isoformat()})
+        quote = _write_quote(locked, rows, valid_until=valid_until, note=note, actor=actor)
         if send:
             _send(quote, locked, actor)
+    return quote
+
+
+def _write_quote(locked, rows, *, valid_until, note, actor):
+    """Price `rows` [(RfqLine, Product, quantity, price, lead time)] with the supplier's tax
+    rules into the RFQ's draft quote (rewritten if there is one, so drafts do not use up
+    numbers; otherwise a new numbered quote). The RFQ is locked by the caller."""
+    relationship = locked.relationship
+    supplier_settings = SupplierSettings.objects.filter(
+        supplier_id=locked.supplier_id).first()
+    inclusive = bool(supplier_settings and supplier_settings.prices_include_tax)
+    rates = tax.rates_for(locked.supplier_id)
+    currency = relationship.currency
+    quote_lines = []
+    for position, (rfq_line, product, quantity, price, lead_time) in enumerate(rows, 1):
+        rate = rates.get(product.tax_class, 0)
+        amounts = tax.line_amounts(unit_price=price, quantity=quantity, rate=rate,
+                                   currency=currency, prices_include_tax=inclusive,
+                                   exempt=relationship.tax_exempt)
+        quote_lines.append(QuoteLine(
+            rfq_line=rfq_line, position=position, product=product, sku=product.sku,
+            name=product.name, quantity=quantity, unit_price=price,
+            lead_time_days=lead_time, tax_rate=0 if relationship.tax_exempt else rate,
+            line_net=amounts.net, line_tax=amounts.tax, line_gross=amounts.gross))
+    totals = {
+        "total_net": sum((line.line_net for line in quote_lines), Decimal(0)),
+        "total_tax": sum((line.line_tax for line in quote_lines), Decimal(0)),
+        "total_gross": sum((line.line_gross for line in quote_lines), Decimal(0)),
+    }
+    fields = {"valid_until": valid_until, "currency": currency,
+              "prices_include_tax": inclusive, "tax_exempt": relationship.tax_exempt,
+              "supplier_note": note, **totals}
+    quote = locked.quotes.select_for_update().filter(status=Q.DRAFT).first()
+    if quote is not None:
+        for name, value in fields.items():
+            setattr(quote, name, value)
+        quote.version += 1
+        quote.save()
+        quote.lines.all().delete()
+        action = "hub.quote.updated"
+    else:
+        quote = Quote(rfq=locked, supplier_id=locked.supplier_id, buyer_id=locked.buyer_id,
+                      created_by=_user(actor), **fields)
+        quote.number = numbering.next_number(supplier_id=locked.supplier_id,
+                                             sequence=numbering.QUOTE)
+        quote.save()
+        RfqStatusChange.objects.create(rfq=locked, quote=quote, to_status=Q.DRAFT,
+                                       actor=_user(actor))
+        action = "hub.quote.created"
+    for line in quote_lines:
+        line.quote = quote
+    QuoteLine.objects.bulk_create(quote_lines)
+    audit_record(actor=actor, organization=locked.supplier, action=action, obj=quote,
+                 after={"number": quote.number, "lines": len(quote_lines),
+                        "total": str(quote.total_gross),
+                        "valid_until": valid_until.isoformat()})
     return quote
 
 
@@ -569,6 +594,127 @@ def quote_send(*, quote, membership, actor, version=None):
                 field="action")
         _trading(rfq.relationship)
         _send(locked, rfq, actor)
+    return locked
+
+
+# --- Supplier-initiated quotes ----------------------------------------------------------------
+
+
+def _supplier_lines(relationship, lines):
+    """[{product_id, quantity, unit_price, lead_time_days?, description?}] → [(description,
+    Product, quantity, price, lead time)]: products the buyer is entitled to, once each, at
+    least their minimum order quantity; every error names its field."""
+    if not lines:
+        raise HubError(_("Quote at least one line."), code="no_lines", field="lines")
+    if len(lines) > MAX_LINES:
+        raise HubError(_("A quote has at most %(max)s lines.") % {"max": MAX_LINES},
+                       code="too_many_lines", field="lines")
+    ids = [_id(line.get("product_id")) for line in lines]
+    products = {p.pk: p for p in selectors.entitled_products(relationship=relationship)
+                .filter(pk__in=[pk for pk in ids if pk is not None])}
+    result, seen = [], set()
+    for index, line in enumerate(lines):
+        product = products.get(ids[index])
+        if product is None:
+            raise HubError(_("No such product."), code="not_found",
+                           field=f"lines[{index}].product_id")
+        if product.pk in seen:
+            raise HubError(_("%(sku)s is quoted twice; use one line.") % {"sku": product.sku},
+                           code="duplicate_product", field=f"lines[{index}].product_id")
+        seen.add(product.pk)
+        quantity = _quantity(line.get("quantity"), f"lines[{index}].quantity")
+        if quantity < product.min_order_quantity:
+            raise HubError(_("The minimum order of %(sku)s is %(moq)s.") % {
+                "sku": product.sku, "moq": product.min_order_quantity},
+                code="below_minimum", field=f"lines[{index}].quantity")
+        price = parse_price(line.get("unit_price"), f"lines[{index}].unit_price")
+        lead_time = line.get("lead_time_days")
+        if lead_time is not None and (_id(lead_time) is None
+                                      or not 0 <= lead_time <= MAX_LEAD_TIME_DAYS):
+            raise HubError(_("Enter a lead time between 0 and %(max)s days.") % {
+                "max": MAX_LEAD_TIME_DAYS}, code="invalid_lead_time",
+                field=f"lines[{index}].lead_time_days")
+        description = _text(line.get("description"), 200) or product.name[:200]
+        result.append((description, product, quantity, price, lead_time))
+    return result
+
+
+def supplier_quote_create(*, relationship, membership, actor, title, lines, valid_until,
+                          note="", reference="", idempotency_key=None):
+    """A quote the supplier sends without a request from the buyer (say, from a sales
+    opportunity). One transaction: an RFQ on the relationship, marked `supplier_initiated`
+    and numbered like any other (`hub.rfq.opened`), its lines, and a numbered quote at the
+    given prices, sent at once (`hub.quote.sent`, `hub.rfq.quoted`; the buyer's people who
+    may order are notified). The buyer accepts or declines it in the portal as any quote.
+    A repeated `idempotency_key` answers the quote the first call made. Returns the Quote."""
+    if orders.side_of(relationship, membership.organization if membership else None) \
+            != SUPPLIER or not has_perm(membership, ORDERS_FULFIL):
+        raise HubError(_("You may not do this to this request."), code="forbidden",
+                       field="action")
+    title = _text(title, 200)
+    if not title:
+        raise HubError(_("Give the quote a title."), code="required", field="title")
+    _check_validity(valid_until)
+    _trading(relationship)
+    rows = _supplier_lines(relationship, lines)
+    key = f"supplier:{str(idempotency_key)[:240]}" if idempotency_key else None
+
+    def existing():
+        rfq = Rfq.objects.filter(buyer_id=relationship.buyer_id, idempotency_key=key).first()
+        return rfq.quotes.order_by("id").first() if rfq is not None else None
+
+    if key and (found := existing()):
+        return found
+    try:
+        with transaction.atomic():
+            rfq = Rfq.objects.create(
+                supplier_id=relationship.supplier_id, buyer_id=relationship.buyer_id,
+                relationship=relationship, title=title, supplier_initiated=True,
+                reference=_text(reference, 80), idempotency_key=key,
+                status=R.SUBMITTED, submitted_at=timezone.now(),
+                number=numbering.next_number(supplier_id=relationship.supplier_id,
+                                             sequence=numbering.RFQ))
+            rfq = _lock_rfq(rfq)
+            rfq_lines = RfqLine.objects.bulk_create([
+                RfqLine(rfq=rfq, position=index, product=product, description=description,
+                        quantity=quantity)
+                for index, (description, product, quantity, _p, _l) in enumerate(rows, 1)])
+            if any(line.pk is None for line in rfq_lines):  # backends without RETURNING
+                rfq_lines = list(rfq.lines.order_by("position"))
+            _record(rfq, from_status="", actor=actor, event="hub.rfq.opened",
+                    comment=_("Opened by the supplier"),
+                    extra={"supplier_initiated": True, "reference": rfq.reference})
+            quote_rows = [(rfq_line, product, quantity, price, lead_time)
+                          for rfq_line, (_d, product, quantity, price, lead_time)
+                          in zip(rfq_lines, rows, strict=True)]
+            quote = _write_quote(rfq, quote_rows, valid_until=valid_until,
+                                 note=_text(note, 5000), actor=actor)
+            _send(quote, rfq, actor)
+    except IntegrityError:
+        if key and (found := existing()):
+            return found
+        raise
+    return quote
+
+
+def supplier_quote_withdraw(*, quote, membership, actor, comment="", version=None):
+    """The supplier takes back a sent quote of an RFQ it opened itself: the quote is
+    withdrawn and the RFQ cancelled (the buyer can no longer accept it)."""
+    _require(quote, membership, SUPPLIER, ORDERS_FULFIL)
+    comment = _text(comment, 500)
+    with transaction.atomic():
+        rfq = _lock_rfq(quote.rfq)
+        locked = _lock_quote(quote, version)
+        if not rfq.supplier_initiated:
+            raise HubError(_("Only a quote you opened yourself can be withdrawn."),
+                           code="invalid_transition", field="action")
+        if locked.status != Q.SENT:
+            raise HubError(_("This quote is %(status)s and can no longer be withdrawn.") % {
+                "status": locked.get_status_display()}, code="invalid_transition",
+                field="action")
+        locked.decided_by, locked.decided_at = _user(actor), timezone.now()
+        _move_quote(locked, rfq, Q.WITHDRAWN, actor=actor, comment=comment)
+        _move_rfq(rfq, R.CANCELLED, actor=actor, comment=comment, event="hub.rfq.withdrawn")
     return locked
 
 

@@ -8,13 +8,20 @@ class SalesConfig(AppConfig):
     verbose_name = _("Sales")
 
     def ready(self):
+        from jalin.core.consumers import register_consumer
         from jalin.core.housekeeping import register_housekeeping
 
+        from .consumers import QUOTE_EVENT_TYPES, QUOTES_CONSUMER, quote_outcome_from_hub
         from .opportunities import opportunities_alert_stale
+        from .quotes import expire_due_quotes
 
         # Pipeline: stale-deal alerts to owners (once per stale spell); hourly is plenty.
         register_housekeeping("sales.opportunities_alert_stale", opportunities_alert_stale,
                               every_seconds=3600)
+        # Quotes: the buyer's answer arrives as hub events; PDF-only quotes expire here.
+        register_consumer(QUOTES_CONSUMER, quote_outcome_from_hub,
+                          event_types=QUOTE_EVENT_TYPES)
+        register_housekeeping("sales.expire_quotes", expire_due_quotes, every_seconds=3600)
         self._ready_promos()
 
     def _ready_promos(self):

@@ -435,6 +435,10 @@ class Opportunity(models.Model):
             models.Index(fields=["organization", "account"], name="sales_opp_account"),
             models.Index(fields=["organization", "stage_entered_at"], name="sales_opp_stale",
                          condition=models.Q(status="open")),
+            # List pages: newest first and largest amount first, per status.
+            models.Index(fields=["organization", "status", "-id"], name="sales_opp_status_id"),
+            models.Index(fields=["organization", "status", "-amount", "-id"],
+                         name="sales_opp_amount"),
         ]
 
     def __str__(self):
@@ -495,6 +499,15 @@ class OpportunityStageChange(models.Model):
         return f"{self.opportunity_id}: {self.from_stage_id} → {self.to_stage_id}"
 
 
+class SalesQuoteStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SENT = "sent", _("Sent")
+    ACCEPTED = "accepted", _("Accepted")
+    DECLINED = "declined", _("Declined")
+    EXPIRED = "expired", _("Expired")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
 class SalesQuote(models.Model):
     """A quote made from an opportunity. For a hub buyer it is sent as a hub quote (created by
     the hub's services; `hub_quote`), which the buyer accepts in the portal; the hub order it
@@ -506,9 +519,13 @@ class SalesQuote(models.Model):
     opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE,
                                     related_name="quotes")
     number = models.PositiveIntegerField(_("number"))
-    status = models.CharField(_("status"), max_length=12, default="draft")
+    status = models.CharField(_("status"), max_length=12, choices=SalesQuoteStatus.choices,
+                              default=SalesQuoteStatus.DRAFT)
     valid_until = models.DateField(_("valid until"))
     currency = models.CharField(_("currency"), max_length=3, validators=[validate_currency])
+    # How the hub prices this customer: tax on top (or included), or no tax at all.
+    prices_include_tax = models.BooleanField(default=False)
+    tax_exempt = models.BooleanField(default=False)
     total_net = models.DecimalField(default=Decimal("0"), **MONEY)
     total_tax = models.DecimalField(default=Decimal("0"), **MONEY)
     total_gross = models.DecimalField(default=Decimal("0"), **MONEY)
@@ -532,9 +549,23 @@ class SalesQuote(models.Model):
             models.UniqueConstraint(fields=["organization", "number"],
                                     name="sales_quote_unique_number"),
         ]
+        indexes = [
+            models.Index(fields=["opportunity", "number"], name="sales_quote_opportunity"),
+            # The quote list, newest first, all or by status (keyset on id).
+            models.Index(fields=["organization", "id"], name="sales_quote_list"),
+            models.Index(fields=["organization", "status", "id"], name="sales_quote_status"),
+        ]
 
     def __str__(self):
         return f"SQ-{self.number}"
+
+    @property
+    def label(self):
+        return str(self)
+
+    @property
+    def is_draft(self):
+        return self.status == SalesQuoteStatus.DRAFT
 
 
 class SalesQuoteLine(models.Model):
@@ -546,8 +577,13 @@ class SalesQuoteLine(models.Model):
     description = models.CharField(_("description"), max_length=200)
     quantity = models.PositiveIntegerField(_("quantity"), validators=[MinValueValidator(1)])
     unit_price = models.DecimalField(_("unit price"), max_digits=18, decimal_places=4)
+    # Where the unit price came from: "customer", "group" or "base" (the hub's price lists for
+    # this customer), "opportunity" (the deal's own line) or "manual" (edited on the quote).
+    price_source = models.CharField(max_length=12, blank=True)
     tax_rate = models.DecimalField(max_digits=7, decimal_places=4, default=0)
     line_net = models.DecimalField(default=Decimal("0"), **MONEY)
+    line_tax = models.DecimalField(default=Decimal("0"), **MONEY)
+    line_gross = models.DecimalField(default=Decimal("0"), **MONEY)
 
     tenant_owner = "quote__organization"
 

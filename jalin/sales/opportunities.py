@@ -44,7 +44,7 @@ from jalin.core.events import emit_event
 from jalin.core.notifications import notify
 from jalin.crm.models import Account, Contact
 from jalin.hub.selectors import products_for_supplier
-from jalin.tenancy.models import validate_currency
+from jalin.tenancy.models import Membership, validate_currency
 from jalin.tenancy.services import StaleVersion
 
 from .leads import (
@@ -261,8 +261,9 @@ def _emit(kind, opportunity, actor, *, before=None, after=None, **extra):
 
 
 def _lock(opportunity, version):
-    locked = (Opportunity.objects.select_for_update()
-              .select_related("organization", "stage", "pipeline").get(pk=opportunity.pk))
+    # Lock the deal row only, without joins: after waiting for another mover, PostgreSQL
+    # re-checks a joined row against the old stage and would lose the deal.
+    locked = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
     if version is not None and locked.version != _obj_id(version):
         raise StaleVersion()
     return locked
@@ -458,9 +459,13 @@ def opportunity_create(*, organization, actor, name, account, close_date, amount
         pipeline)
     if stage.kind != StageKind.OPEN:
         raise _invalid("stage_id", _("A new opportunity starts in an open stage."))
-    owner_user = (member_user(organization, owner) if _obj_id(owner) is not None
-                  else (_user(actor) if _user(actor) and member_user(
-                      organization, _user(actor)) else None))
+    if _obj_id(owner) is not None:
+        owner_user = member_user(organization, owner)
+    else:  # the actor when it is a member (not for system or API-only actors)
+        owner_user = _user(actor)
+        if owner_user is not None and not Membership.objects.filter(
+                organization=organization, user=owner_user, is_active=True).exists():
+            owner_user = None
     team = _team(organization, team)
     campaign = _campaign(organization, campaign)
     lead_row = _in_org(Lead, organization, lead, "lead_id",

@@ -1,6 +1,6 @@
 from django.urls import path  # noqa: F401 - pages are added by the modules of this app
 
-from . import forecast_views, lead_views, promo_views
+from . import forecast_views, lead_views, opportunity_views, promo_views, quote_views
 
 app_name = "sales"
 urlpatterns = [
@@ -43,4 +43,35 @@ urlpatterns = [
     path("segments/<int:pk>/refresh/", promo_views.segment_refresh, name="segment_refresh"),
     path("segments/<int:pk>/delete/", promo_views.segment_delete, name="segment_delete"),
     path("segments/<int:pk>/members/", promo_views.segment_members, name="segment_members"),
+    # Pipeline (opportunity_views.py)
+    path("pipeline/", opportunity_views.board, name="board"),
+    path("pipeline/column/", opportunity_views.board_column, name="board_column"),
+    path("pipeline/settings/", opportunity_views.pipeline_settings, name="pipeline_settings"),
+    path("opportunities/", opportunity_views.opportunity_list, name="opportunities"),
+    path("opportunities/export.csv", opportunity_views.opportunity_export,
+         name="opportunity_export"),
+    path("opportunities/new/", opportunity_views.opportunity_new, name="opportunity_new"),
+    path("opportunities/<int:pk>/", opportunity_views.opportunity_detail,
+         name="opportunity_detail"),
+    path("opportunities/<int:pk>/edit/", opportunity_views.opportunity_edit,
+         name="opportunity_edit"),
+    path("opportunities/<int:pk>/move/", opportunity_views.opportunity_move,
+         name="opportunity_move"),
+    path("opportunities/<int:pk>/close/", opportunity_views.opportunity_close,
+         name="opportunity_close"),
+    path("opportunities/<int:pk>/reopen/", opportunity_views.opportunity_reopen,
+         name="opportunity_reopen"),
+    path("opportunities/<int:pk>/lines/", opportunity_views.opportunity_line_add,
+         name="opportunity_line_add"),
+    path("opportunities/<int:pk>/lines/<int:line_pk>/remove/",
+         opportunity_views.opportunity_line_remove, name="opportunity_line_remove"),
+    # Quotes (quote_views.py)
+    path("quotes/", quote_views.quote_list, name="quotes"),
+    path("opportunities/<int:pk>/quotes/new/", quote_views.quote_new, name="quote_new"),
+    path("quotes/<int:pk>/", quote_views.quote_detail, name="quote_detail"),
+    path("quotes/<int:pk>/edit/", quote_views.quote_edit, name="quote_edit"),
+    path("quotes/<int:pk>/send/", quote_views.quote_send, name="quote_send"),
+    path("quotes/<int:pk>/withdraw/", quote_views.quote_withdraw, name="quote_withdraw"),
+    path("quotes/<int:pk>/answer/", quote_views.quote_answer, name="quote_answer"),
+    path("quotes/<int:pk>/pdf/", quote_views.quote_pdf_view, name="quote_pdf"),
 ]

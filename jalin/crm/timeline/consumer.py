@@ -43,6 +43,12 @@ CATEGORY_BY_PREFIX = (
     ("sales.opportunity.won", RECORD),
     ("sales.opportunity.lost", RECORD),
     ("sales.opportunity.reopened", RECORD),
+    # Sales: a quote of this account's deal sent, accepted, declined, expired or withdrawn.
+    ("sales.quote.sent", RECORD),
+    ("sales.quote.accepted", RECORD),
+    ("sales.quote.declined", RECORD),
+    ("sales.quote.expired", RECORD),
+    ("sales.quote.withdrawn", RECORD),
     ("hub.relationship.", HUB),
     ("hub.order.", HUB),
     ("hub.invoice.", HUB),

@@ -590,6 +590,12 @@ class Command(BaseCommand):
         with transaction.atomic():
             created["brm_registers"] = seed_brm_registers(organizations=organizations,
                                                           users=users)
+        from jalin.sales.demo_quotes import seed_quotes
+
+        with transaction.atomic():
+            created["sales_quotes"] = seed_quotes(
+                supplier=organizations["sinar-distribusi"],
+                buyer=organizations["toko-bangunan-sejahtera"], users=users)
         from jalin.service.survey_demo import seed_surveys
 
         with transaction.atomic():
@@ -607,6 +613,11 @@ class Command(BaseCommand):
                 supplier=organizations["sinar-distribusi"], actor=users["budi"],
                 buyers=[organizations[slug] for slug in (
                     "toko-bangunan-sejahtera", "rs-harapan", "kopi-kita")])
+        from jalin.sales.demo_pipeline import seed_pipeline
+
+        with transaction.atomic():
+            created["opportunities"] = seed_pipeline(
+                supplier=organizations["sinar-distribusi"], users=users)
         _deliver_events()
 
         self.stdout.write(self.style.SUCCESS(

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('hub', '0014_order_supplier_submitted_index'),
+        ('hub', '0015_supplier_initiated_quotes'),
     ]
 
     operations = [

@@ -8,8 +8,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('hub', '0015_promotion_pricing_unit_cost'),
-        ('sales', '0003_target_version_period_index'),
+        ('hub', '0016_promotion_pricing_unit_cost'),
+        ('sales', '0005_sales_quote_status_tax'),
         ('tenancy', '0001_initial'),
     ]
 
