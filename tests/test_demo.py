@@ -332,12 +332,14 @@ def test_demo_has_a_request_for_quotation_with_a_sent_quote_once():
     from jalin.hub.models import Quote, Rfq
 
     load_demo()
-    rfq = Rfq.objects.get()
-    quote = Quote.objects.get()
+    # The buyer's own request; the sales demo adds a supplier-initiated one beside it.
+    rfq = Rfq.objects.get(supplier_initiated=False)
+    quote = Quote.objects.get(rfq=rfq)
     assert rfq.status == "quoted" and quote.status == "sent" and quote.rfq_id == rfq.pk
     assert quote.total_gross > 0 and quote.lines.count() == rfq.lines.count() == 2
+    counts = (Rfq.objects.count(), Quote.objects.count())
     output = load_demo()
-    assert (Rfq.objects.count(), Quote.objects.count()) == (1, 1)
+    assert (Rfq.objects.count(), Quote.objects.count()) == counts
     assert "0 request for quotation" in output
     buyer = rfq.requested_by.username
     response = signed_in(buyer).get(reverse("hub:rfq_detail", args=[rfq.pk]))

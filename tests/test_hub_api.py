@@ -177,7 +177,8 @@ def test_buyer_catalog_has_own_prices_and_entitlement(market, org):
     assert [item["sku"] for item in body["items"]] == ["PAP-1"]
     price = body["items"][0]["price"]
     assert price == {"amount": "80.0000", "currency": "IDR", "min_quantity": 1,
-                     "is_customer_price": True, "source": "customer"}
+                     "is_customer_price": True, "source": "customer",
+                     "promotion_id": None, "list_amount": None}
     body = market["api_b"].get(f"/hub/suppliers/{org.pk}/catalog").json()
     prices = {item["sku"]: item["price"]["amount"] for item in body["items"]}
     assert prices == {"PAP-1": "50.0000", "TOO-1": "700.0000"}

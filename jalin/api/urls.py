@@ -36,6 +36,7 @@ from .routers import (
     hub_ordering,
     hub_orders,
     hub_payments,
+    hub_promotions,
     hub_returns,
     hub_rfqs,
     me,
@@ -45,6 +46,7 @@ from .routers import (
     sales_leads,
     sales_opportunities,
     sales_quotes,
+    sales_segments,
     service_cases,
     service_mailboxes,
     service_portfolio,
@@ -145,6 +147,8 @@ api.add_router("", service_portfolio.router)
 api.add_router("", brm_customers.router)
 api.add_router("", sales_leads.router)
 api.add_router("", sales_forecast.router)
+api.add_router("", sales_segments.router)
+api.add_router("", hub_promotions.router)
 api.add_router("", sales_opportunities.router)
 api.add_router("", sales_quotes.router)
 api.add_router("", sales_campaigns.router)

@@ -85,6 +85,11 @@ class Product(models.Model):
     # {name: value}, at most MAX_ATTRIBUTES; mirrored into ProductAttribute rows (by the
     # services) so that filtering by attribute is a plain index lookup on every database.
     attributes = models.JSONField(_("attributes"), default=dict, blank=True)
+    # What one unit costs the supplier (optional; promotion analysis shows margin with it).
+    unit_cost = models.DecimalField(
+        _("unit cost"), max_digits=PRICE_MAX_DIGITS, decimal_places=PRICE_DECIMAL_PLACES,
+        null=True, blank=True, validators=[MinValueValidator(0)],
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     version = models.PositiveIntegerField(default=1)
@@ -647,7 +652,8 @@ class Order(models.Model):
         ]
         indexes = [
             models.Index(fields=["supplier", "status", "id"], name="hub_order_sup_status"),
-            # Sales history by month (forecasting): the supplier's orders by submission time.
+            # Sales history by month (forecasting), promotion analysis and segments' purchase
+            # behaviour: the supplier's orders by submission time.
             models.Index(fields=["supplier", "submitted_at"], name="hub_order_sup_submitted"),
             models.Index(fields=["buyer", "status", "id"], name="hub_order_buyer_status"),
             models.Index(fields=["relationship", "status"], name="hub_order_rel_status"),
@@ -681,6 +687,12 @@ class OrderLine(models.Model):
     # Units already billed on an invoice (kept by jalin.hub.invoicing with the order locked):
     # a unit is never invoiced twice.
     invoiced_quantity = models.PositiveIntegerField(default=0)
+    # The promotion that priced this line (`unit_price` is already discounted) and what it
+    # took off the line's amount before tax (list price × quantity − unit_price × quantity).
+    promotion = models.ForeignKey("Promotion", on_delete=models.SET_NULL, null=True,
+                                  blank=True, related_name="+")
+    promotion_discount = models.DecimalField(max_digits=CREDIT_MAX_DIGITS,
+                                             decimal_places=CREDIT_DECIMAL_PLACES, default=0)
 
     tenant_parties = ("order__supplier", "order__buyer")
 
@@ -1812,6 +1824,9 @@ class Promotion(models.Model):
     buyers = models.ManyToManyField(Organization, blank=True, related_name="+",
                                     verbose_name=_("customers"))
     is_active = models.BooleanField(_("active"), default=True)
+    # Only the listed customers get it, even when none are listed: set when the customers
+    # come from a sales segment, so an empty segment never opens the promotion to everyone.
+    listed_customers_only = models.BooleanField(_("only the listed customers"), default=False)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
                                    null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)

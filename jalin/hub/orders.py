@@ -5,8 +5,9 @@ Placing an order (`order_place`) happens in one transaction that:
 1. locks the trading relationship row (serializes one buyer's orders with one supplier, which
    is what makes the credit check exact) and answers an existing order for a repeated
    idempotency key;
-2. prices every line from the buyer's own relationship (`pricing.prices_for`) — prices are
-   never taken from input — and computes tax per line (`tax.line_amounts`);
+2. prices every line from the buyer's own relationship (`pricing.prices_for`, promotions
+   included; the line keeps the promotion and its discount) — prices are never taken from
+   input — and computes tax per line (`tax.line_amounts`);
 3. reserves stock for every line, all or nothing, locking stock rows in (warehouse, product)
    order (`stock.reserve`): one warehouse when one can fill the line, otherwise the line is
    split over several (`OrderLineAllocation`); refused only when all active warehouses
@@ -432,12 +433,18 @@ def order_place(*, relationship, actor, lines, idempotency_key=None, entered_by_
             amounts = tax.line_amounts(unit_price=price.amount, quantity=quantity, rate=rate,
                                        currency=currency, prices_include_tax=inclusive,
                                        exempt=rel.tax_exempt)
+            promotion_discount = Decimal(0)
+            if price.promotion_id is not None:  # the list amount less the discounted amount
+                promotion_discount = (
+                    tax.round_money(price.list_amount * quantity, currency)
+                    - tax.round_money(price.amount * quantity, currency))
             order_lines.append(OrderLine(
                 position=position, product=product, sku=product.sku, name=product.name,
                 unit=product.unit, quantity=quantity, unit_price=price.amount,
                 tax_class=product.tax_class, tax_rate=0 if rel.tax_exempt else rate,
                 line_net=amounts.net, line_tax=amounts.tax, line_gross=amounts.gross,
-                warehouse=stock.primary_warehouse(chosen[product_id])))
+                warehouse=stock.primary_warehouse(chosen[product_id]),
+                promotion_id=price.promotion_id, promotion_discount=promotion_discount))
         order.total_net = sum((line.line_net for line in order_lines), 0)
         order.total_tax = sum((line.line_tax for line in order_lines), 0)
         order.total_gross = sum((line.line_gross for line in order_lines), 0)

@@ -33,7 +33,8 @@ from .models import (
 
 CATEGORY_FIELDS = ("name", "slug", "parent")
 PRODUCT_FIELDS = ("sku", "name", "description", "category", "unit", "pack_size",
-                  "min_order_quantity", "tax_class", "is_active", "variant_of", "attributes")
+                  "min_order_quantity", "tax_class", "is_active", "variant_of", "attributes",
+                  "unit_cost")
 MAX_ATTRIBUTES = 20
 MAX_ATTRIBUTE_NAME = 40
 MAX_ATTRIBUTE_VALUE = 80

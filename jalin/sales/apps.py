@@ -34,3 +34,14 @@ class SalesConfig(AppConfig):
             description=_("Promotions and offers your suppliers picked for you."),
             perm=SERVICE_VIEW, order=30,
             count=lambda organization, user: portal_offer_unseen_count(organization)))
+        self._ready_promos()
+
+    def _ready_promos(self):
+        from jalin.core.housekeeping import register_housekeeping
+
+        from .segments import segments_refresh_due
+
+        # Dynamic segments are refreshed hourly (each one at most once an hour); the refresh
+        # also re-syncs the buyers of promotions that target a segment.
+        register_housekeeping("sales.segments_refresh", segments_refresh_due,
+                              every_seconds=600)

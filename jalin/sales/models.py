@@ -850,3 +850,23 @@ class EmailSuppression(models.Model):
 
     def __str__(self):
         return f"{self.email} ({self.reason})"
+
+
+class PromotionSegment(models.Model):
+    """The sales segment a hub promotion targets: its accounts' linked hub buyers become the
+    promotion's buyers (through a hub service), again whenever the segment is refreshed."""
+
+    organization = models.ForeignKey(
+        "tenancy.Organization", on_delete=models.CASCADE, related_name="+"
+    )
+    promotion = models.OneToOneField("hub.Promotion", on_delete=models.CASCADE,
+                                     related_name="+")
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE,
+                                related_name="promotion_links", verbose_name=_("segment"))
+    buyer_count = models.PositiveIntegerField(default=0)
+    synced_at = models.DateTimeField(default=timezone.now)
+
+    tenant_owner = "organization"
+
+    def __str__(self):
+        return f"{self.promotion_id} <- {self.segment_id}"

@@ -1,6 +1,13 @@
 from django.urls import path  # noqa: F401 - pages are added by the modules of this app
 
-from . import campaign_views, forecast_views, lead_views, opportunity_views, quote_views
+from . import (
+    campaign_views,
+    forecast_views,
+    lead_views,
+    opportunity_views,
+    promo_views,
+    quote_views,
+)
 
 app_name = "sales"
 urlpatterns = [
@@ -29,6 +36,20 @@ urlpatterns = [
          name="forecast_demand_export"),
     path("forecast/demand/<int:product_id>/", forecast_views.demand_product,
          name="forecast_demand_product"),
+    # promos (promo_views.py): promotions' analysis and customer segment, segments
+    path("promotions/", promo_views.promotion_list, name="promotions"),
+    path("promotions/<int:pk>/", promo_views.promotion_detail, name="promotion_detail"),
+    path("promotions/<int:pk>/segment/", promo_views.promotion_target,
+         name="promotion_target"),
+    path("segments/", promo_views.segment_list, name="segments"),
+    path("segments/new/", promo_views.segment_new, name="segment_new"),
+    path("segments/preview/", promo_views.segment_preview, name="segment_preview"),
+    path("segments/<int:pk>/", promo_views.segment_detail, name="segment_detail"),
+    path("segments/<int:pk>/edit/", promo_views.segment_edit, name="segment_edit"),
+    path("segments/<int:pk>/export.csv", promo_views.segment_export, name="segment_export"),
+    path("segments/<int:pk>/refresh/", promo_views.segment_refresh, name="segment_refresh"),
+    path("segments/<int:pk>/delete/", promo_views.segment_delete, name="segment_delete"),
+    path("segments/<int:pk>/members/", promo_views.segment_members, name="segment_members"),
     # Pipeline (opportunity_views.py)
     path("pipeline/", opportunity_views.board, name="board"),
     path("pipeline/column/", opportunity_views.board_column, name="board_column"),

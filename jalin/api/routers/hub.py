@@ -78,6 +78,7 @@ class ProductOut(Schema):
     variant_of_id: int | None = Field(description="The family head this product is a "
                                                   "variant of")
     attributes: dict[str, str]
+    unit_cost: Decimal | None = Field(None, description="What a unit costs you (for margin)")
     created_at: datetime.datetime
     updated_at: datetime.datetime
     version: int = Field(description="Send back in PATCH; a stale version gets 409")
@@ -96,6 +97,8 @@ class ProductFields(Input):
     attributes: dict[str, str] = Field(
         default_factory=dict, max_length=services.MAX_ATTRIBUTES,
         description="Name → value, e.g. {\"Colour\": \"White\"}")
+    unit_cost: Decimal | None = Field(None, ge=0, max_digits=18, decimal_places=4,
+                                      description="What a unit costs you (for margin)")
 
 
 class ProductIn(ProductFields):
@@ -117,6 +120,8 @@ class ProductPatchIn(Input):
     variant_of_id: int | None = Field(None, ge=1, le=MAX_INT,
                                       description="null makes it a product of its own")
     attributes: dict[str, str] | None = Field(None, max_length=services.MAX_ATTRIBUTES)
+    unit_cost: Decimal | None = Field(None, ge=0, max_digits=18, decimal_places=4,
+                                      description="null clears it")
 
 
 class ProductFilters(PageParams):
@@ -255,6 +260,8 @@ class BuyerPriceOut(Schema):
     min_quantity: int = Field(description="The quantity break this price starts at")
     is_customer_price: bool = Field(description="From your own price list (not the base list)")
     source: str = Field(description="customer, group or base: the list the price comes from")
+    promotion_id: int | None = Field(None, description="The promotion that discounted `amount`")
+    list_amount: Decimal | None = Field(None, description="The price before the promotion")
 
 
 class CatalogProductOut(Schema):
@@ -604,7 +611,8 @@ def supplier_catalog(request, supplier_id: int, filters: Query[CatalogFilters]):
         item["price"] = None if price is None else {
             "amount": price.amount, "currency": price.currency,
             "min_quantity": price.min_quantity, "is_customer_price": price.is_customer_price,
-            "source": price.source,
+            "source": price.source, "promotion_id": price.promotion_id,
+            "list_amount": price.list_amount,
         }
         item["availability"] = stock_by_product[entry.product.pk][0]
         item["image_ids"] = image_ids.get(entry.product.pk, [])

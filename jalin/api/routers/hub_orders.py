@@ -150,6 +150,9 @@ class OrderLineOut(Schema):
     line_net: Decimal
     line_tax: Decimal
     line_gross: Decimal
+    promotion_id: int | None = Field(None, description="The promotion that priced the line")
+    promotion_discount: Decimal = Field(Decimal(0), description="What the promotion took off "
+                                                                "the line (before tax)")
     allocations: list[AllocationOut] = Field(
         description="Supplier only (empty for the buyer): the warehouses the line is "
                     "reserved in and shipped from, primary first")

@@ -606,6 +606,13 @@ class Command(BaseCommand):
         with transaction.atomic():
             created["forecast"] = seed_forecast(supplier=organizations["sinar-distribusi"],
                                                 users=users)
+        from jalin.sales.demo_promos import seed_promos
+
+        with transaction.atomic():
+            created["promotions"] = seed_promos(
+                supplier=organizations["sinar-distribusi"], actor=users["budi"],
+                buyers=[organizations[slug] for slug in (
+                    "toko-bangunan-sejahtera", "rs-harapan", "kopi-kita")])
         from jalin.sales.demo_pipeline import seed_pipeline
 
         with transaction.atomic():

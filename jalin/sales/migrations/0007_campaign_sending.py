@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('crm', '0005_custom_field_gin_indexes'),
         ('hub', '0013_promotions'),
-        ('sales', '0005_sales_quote_status_tax'),
+        ('sales', '0006_promotion_segment'),
         ('tenancy', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
