@@ -153,6 +153,11 @@ def main():
                               before=neighbours[1] if len(neighbours) > 1 else None)
 
     timed("move service (between two cards)", move, args.repeat, results)
+
+    # The forecast pages over the same 200,000 open deals (bench/sales_forecast_bench.py).
+    from sales_forecast_bench import bench_forecast
+
+    bench_forecast(organization, repeats=args.repeat)
     return results
 
 
