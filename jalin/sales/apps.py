@@ -34,6 +34,14 @@ class SalesConfig(AppConfig):
             description=_("Promotions and offers your suppliers picked for you."),
             perm=SERVICE_VIEW, order=30,
             count=lambda organization, user: portal_offer_unseen_count(organization)))
+
+        # Experiments: hub orders are attributed to campaign recipients (and the holdout).
+        from .attribution import CONSUMER as ATTRIBUTION_CONSUMER
+        from .attribution import EVENT_TYPES as ATTRIBUTION_EVENTS
+        from .attribution import attribute_from_event
+
+        register_consumer(ATTRIBUTION_CONSUMER, attribute_from_event,
+                          event_types=ATTRIBUTION_EVENTS)
         self._ready_promos()
 
     def _ready_promos(self):

@@ -870,3 +870,36 @@ class PromotionSegment(models.Model):
 
     def __str__(self):
         return f"{self.promotion_id} <- {self.segment_id}"
+
+
+class AttributionVia(models.TextChoices):
+    WINDOW = "window", _("Within the attribution window")
+    PROMOTION = "promotion", _("Used the campaign's promotion")
+
+
+class CampaignAttribution(models.Model):
+    """A hub order attributed to a campaign recipient (the buyer linked to the recipient's
+    account ordered within the window after the send — or, for the holdout, after the
+    campaign went out). One row per (recipient, order): redelivered events add nothing."""
+
+    recipient = models.ForeignKey(CampaignRecipient, on_delete=models.CASCADE,
+                                  related_name="attributions")
+    order = models.ForeignKey("hub.Order", on_delete=models.CASCADE, related_name="+")
+    amount = models.DecimalField(default=Decimal("0"), **MONEY)
+    currency = models.CharField(max_length=3, default="IDR")
+    ordered_at = models.DateTimeField()
+    via = models.CharField(max_length=10, choices=AttributionVia.choices,
+                           default=AttributionVia.WINDOW)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    tenant_owner = "recipient__campaign__organization"
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["recipient", "order"],
+                                    name="sales_attribution_once"),
+        ]
+        indexes = [models.Index(fields=["order"], name="sales_attribution_order")]
+
+    def __str__(self):
+        return f"{self.recipient_id}: order {self.order_id}"
