@@ -195,7 +195,7 @@ def _arm_rows(campaign):
                 replied=Count("id", filter=eligible & Q(replied_at__isnull=False)),
                 unsubscribed=Count("id", filter=eligible & Q(unsubscribed_at__isnull=False)),
                 converted=Count("id", filter=eligible & Q(converted_at__isnull=False)),
-                revenue=Coalesce(Sum("revenue", filter=eligible), Value(Decimal("0")),
+                revenue_total=Coalesce(Sum("revenue", filter=eligible), Value(Decimal("0")),
                                  output_field=money),
                 revenue_squares=Coalesce(
                     Sum(F("revenue") * F("revenue"), filter=eligible, output_field=money),
@@ -225,7 +225,7 @@ def campaign_results(campaign, *, now=None):
                      "replied", "unsubscribed", "converted", "with_lead", "with_opportunity",
                      "last_sent_at"):
             setattr(arm, name, row[name])
-        arm.revenue = Decimal(row["revenue"] or 0)
+        arm.revenue = Decimal(row["revenue_total"] or 0)
         arm.revenue_squares = float(row["revenue_squares"] or 0)
     if holdout is None and campaign.holdout_percent:
         holdout = Arm(key=HOLDOUT, name=_("Holdout (sent nothing)"), variant_id=None)
