@@ -42,6 +42,7 @@ from .routers import (
     me,
     members,
     sales_campaigns,
+    sales_experiments,
     sales_forecast,
     sales_leads,
     sales_opportunities,
@@ -152,6 +153,7 @@ api.add_router("", hub_promotions.router)
 api.add_router("", sales_opportunities.router)
 api.add_router("", sales_quotes.router)
 api.add_router("", sales_campaigns.router)
+api.add_router("", sales_experiments.router)
 api.add_router("", service_mailboxes.router)
 # Imports and search first: their /crm/contacts/merge, /crm/accounts/merge and
 # /crm/{accounts,contacts}/bulk must win over the /crm/contacts/{contact_id} and

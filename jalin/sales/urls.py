@@ -2,6 +2,7 @@ from django.urls import path  # noqa: F401 - pages are added by the modules of t
 
 from . import (
     campaign_views,
+    experiment_views,
     forecast_views,
     lead_views,
     opportunity_views,
@@ -96,4 +97,9 @@ urlpatterns = [
     path("u/<str:token>/", campaign_views.campaign_unsubscribe, name="campaign_unsubscribe"),
     path("offers/", campaign_views.portal_offers, name="portal_offers"),
     path("offers/<str:token>/", campaign_views.portal_offer_open, name="portal_offer_open"),
+    # Experiments (experiment_views.py)
+    path("campaigns/<int:pk>/results/", experiment_views.campaign_results,
+         name="campaign_results"),
+    path("campaigns/<int:pk>/plan/", experiment_views.campaign_plan, name="campaign_plan"),
+    path("campaigns/plan/", experiment_views.campaign_plan_preview, name="campaign_plan_preview"),
 ]
