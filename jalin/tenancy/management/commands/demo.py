@@ -623,6 +623,11 @@ class Command(BaseCommand):
         with transaction.atomic():
             created["campaigns"] = seed_campaigns(
                 organization=organizations["sinar-distribusi"], actor=users["budi"])
+        from jalin.sales.demo_experiments import seed_experiments
+
+        with transaction.atomic():
+            created["attributions"] = seed_experiments(
+                supplier=organizations["sinar-distribusi"], actor=users["budi"])
         _deliver_events()
 
         self.stdout.write(self.style.SUCCESS(
