@@ -169,8 +169,8 @@ def _planned(campaign):
             baseline_rate=float(campaign.baseline_rate) / 100,
             minimum_detectable_effect=float(campaign.minimum_detectable_effect) / 100), ""
     except ValueError:
-        return None, _("The baseline rate plus the lift must stay between 0% and 100%, and the "
-                       "lift must not be zero.")
+        return None, _("The baseline rate plus the lift must stay between %(low)s and %(high)s, "
+                       "and the lift must not be zero.") % {"low": "0%", "high": "100%"}
 
 
 def _arm_rows(campaign):
@@ -358,8 +358,9 @@ def statement(comparison, *, metric, holm, currency="IDR"):
                   else _("; not significant after Holm adjustment (adjusted p %(p)s)."))
         text += suffix % {"p": _p(comparison.p_adjusted)}
     else:
-        text += (_("; significant at the 5% level.") if comparison.significant
-                 else _("; not significant at the 5% level."))
+        suffix = (_("; significant at the %(level)s level.") if comparison.significant
+                  else _("; not significant at the %(level)s level."))
+        text += suffix % {"level": "5%"}
     return text
 
 
@@ -420,15 +421,17 @@ def plan(*, organization, baseline_rate, minimum_detectable_effect, holdout_perc
         result.error = _("Enter the expected baseline rate and the smallest lift worth "
                          "detecting.")
     elif any(w <= 0 for w in weights) or not 0 <= holdout <= 0.5:
-        result.error = _("Weights must be positive and the holdout between 0% and 50%.")
+        result.error = _("Weights must be positive and the holdout between %(low)s and "
+                         "%(high)s.") % {"low": "0%", "high": "50%"}
     else:
         try:
             result.per_group = experiment_stats.sample_size_per_group(
                 baseline_rate=float(baseline_rate) / 100,
                 minimum_detectable_effect=float(minimum_detectable_effect) / 100)
         except ValueError:
-            result.error = _("The baseline rate plus the lift must stay between 0% and 100%, "
-                             "and the lift must not be zero.")
+            result.error = _("The baseline rate plus the lift must stay between %(low)s and "
+                             "%(high)s, and the lift must not be zero.") % {
+                                 "low": "0%", "high": "100%"}
     total_weight = sum(w for w in weights if w > 0) or 1
     groups = [(name, (1 - holdout) * w / total_weight) for name, w in zip(
         names, weights, strict=False)]

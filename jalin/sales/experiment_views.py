@@ -82,7 +82,7 @@ def _charts(results):
     else:
         values = [None if arm.metric_value(metric) is None else round(
             arm.metric_value(metric) * 100, 3) for arm in results.arms]
-        y_title = _("%")
+        y_title = _("Per cent of recipients")
     metric_chart = chart_config(kind="bar", labels=labels,
                                 series=[(metric_label(metric), values)], y_title=y_title)
     funnel_chart = chart_config(kind="bar", labels=labels, series=[
@@ -202,7 +202,7 @@ def plan_inputs(organization, data, *, campaign=None):
     if not 1 <= days <= 365:
         raise PlanInputError(_("The attribution window is between 1 and 365 days."))
     if holdout is not None and holdout > 50:
-        raise PlanInputError(_("The holdout is at most 50%."))
+        raise PlanInputError(_("The holdout is at most %(max)s.") % {"max": "50%"})
     return dict(
         organization=organization,
         baseline_rate=baseline if baseline is not None else (
