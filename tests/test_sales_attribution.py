@@ -159,3 +159,25 @@ def test_cancelled_order_is_taken_back(shop, org, owner):
     assert recipient.revenue == second.total_net
     assert recipient.converted_at == second.submitted_at
     assert not CampaignAttribution.objects.filter(order=first).exists()
+
+
+def test_promotion_orders_count_after_the_window(org):
+    """An order that used the campaign's promotion counts after the window (not before the
+    exposure); other promotions do not. Pure rule: hub pricing records line promotions."""
+    from jalin.sales.attribution import attributable
+    from jalin.sales.models import Campaign, CampaignRecipient, CampaignVariant
+
+    sent = datetime.datetime(2026, 3, 1, 9, tzinfo=datetime.UTC)
+    campaign = Campaign(organization=org, attribution_days=7, promotion_id=41, sent_at=sent)
+    variant = CampaignVariant(campaign=campaign, name="A", pk=1)
+    recipient = CampaignRecipient(campaign=campaign, variant=variant, sent_at=sent)
+    day = datetime.timedelta(days=1)
+    assert attributable(recipient=recipient, ordered_at=sent + 7 * day) == "window"
+    assert attributable(recipient=recipient, ordered_at=sent + 8 * day) is None
+    assert attributable(recipient=recipient, ordered_at=sent + 8 * day,
+                        promotion_ids={41}) == "promotion"
+    assert attributable(recipient=recipient, ordered_at=sent + 8 * day,
+                        promotion_ids={42}) is None
+    assert attributable(recipient=recipient, ordered_at=sent - day, promotion_ids={41}) is None
+    holdout = CampaignRecipient(campaign=campaign, variant=None)
+    assert attributable(recipient=holdout, ordered_at=sent + day) == "window"

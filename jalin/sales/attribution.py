@@ -126,7 +126,9 @@ def attribute_order(*, supplier, order_id):
 
 def _refresh_recipient(recipient_id):
     """converted_at and revenue from the recipient's attributions (exact whatever happened
-    before: a credit added twice or taken back is never double counted)."""
+    before: a credit added twice or taken back is never double counted). The recipient row
+    is locked first, so two orders credited at once both end up in the sum."""
+    CampaignRecipient.objects.select_for_update().filter(pk=recipient_id).first()
     figures = CampaignAttribution.objects.filter(recipient_id=recipient_id).aggregate(
         first=Min("ordered_at"), total=Sum("amount"))
     CampaignRecipient.objects.filter(pk=recipient_id).update(
