@@ -114,6 +114,21 @@ def test_holdout_is_attributed_from_the_campaign_send(shop, org):
     holdout.refresh_from_db()
     assert holdout.converted_at == order.submitted_at and holdout.revenue == order.total_net
 
+    # The launch stamps the holdout's rows with its time: that is their exposure (here a
+    # minute from now, so an order placed now is not theirs though the campaign's own
+    # sent_at is a day ago).
+    stamped_campaign, _ = make_campaign(org, name="Stamped", variants=(("A", 1),),
+                                        holdout_percent=10)
+    stamped = add_recipients(stamped_campaign, None, 1, account=shop.account,
+                             buyer=shop.buyer)[0]
+    CampaignRecipient.objects.filter(pk=stamped.pk).update(
+        sent_at=order.submitted_at + datetime.timedelta(minutes=1))
+    late = place(shop)
+    deliver()
+    stamped.refresh_from_db()
+    assert late.submitted_at < stamped.sent_at
+    assert stamped.converted_at is None and stamped.revenue == 0
+
     # A holdout of a campaign that never went out is not attributed.
     draft, _ = make_campaign(org, name="Draft", variants=(("A", 1),), status="draft")
     not_yet = add_recipients(draft, None, 1, account=shop.account, buyer=shop.buyer)[0]

@@ -30,7 +30,8 @@ def _ref_rates(sa, na, sb, nb):
 def test_conversion_with_holdout_matches_statsmodels_and_holm(org):
     campaign, (a, b) = make_campaign(org, holdout_percent=10, baseline_rate=5,
                                      minimum_detectable_effect=1.5)
-    add_recipients(campaign, None, 400, converted=20, skipped=7)
+    add_recipients(campaign, None, 400, converted=20, skipped=7,
+                   sent_at=campaign.sent_at)  # the launch stamps the holdout's rows
     add_recipients(campaign, a, 1800, converted=108, opened=900, clicked=300, skipped=30)
     add_recipients(campaign, b, 1790, converted=125, opened=950, clicked=280, skipped=25)
 
@@ -39,6 +40,7 @@ def test_conversion_with_holdout_matches_statsmodels_and_holm(org):
     holdout, arm_a, arm_b = results.arms
     assert holdout.is_holdout and results.control is holdout
     assert (holdout.recipients, holdout.skipped, holdout.converted) == (400, 7, 20)
+    assert holdout.sent == 0  # the holdout is sent nothing
     assert (arm_a.recipients, arm_a.sent, arm_a.opened, arm_a.clicked) == (1800, 1800, 900, 300)
     assert arm_b.conversion_rate == pytest.approx(125 / 1790)
     assert results.holm and len(results.comparisons) == 2

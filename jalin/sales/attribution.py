@@ -9,8 +9,9 @@ exposure lies within the campaign's `attribution_days` before the order:
 
 - a variant recipient is exposed when it was sent (`sent_at`);
 - a holdout recipient (variant null, not skipped) is never sent anything: it is "exposed" when
-  the campaign went out (`Campaign.sent_at`). That is what makes it the control group — it is
-  attributed exactly like the others;
+  the campaign went out (the launch stamps that time on its `sent_at`; else
+  `Campaign.sent_at`). That is what makes it the control group — it is attributed exactly
+  like the others;
 - an order that used the campaign's hub promotion (an order line carrying it) counts even after
   the window, as long as it came after the exposure.
 
@@ -63,7 +64,9 @@ def _promotion_ids(order_id):
 def _exposed_at(recipient):
     if recipient.variant_id is not None:
         return recipient.sent_at
-    return recipient.campaign.sent_at  # the holdout: when the campaign went out
+    # The holdout: when the campaign went out (the launch stamps it on the holdout's rows;
+    # the campaign's own time covers rows made before that).
+    return recipient.sent_at or recipient.campaign.sent_at
 
 
 def attributable(*, recipient, ordered_at, promotion_ids=()):
@@ -87,9 +90,9 @@ def candidates(*, supplier_id, buyer_id, ordered_at):
             .filter(campaign__organization_id=supplier_id, skipped_reason="")
             .filter(Q(buyer_id=buyer_id)
                     | Q(buyer__isnull=True, account__hub_organization_id=buyer_id))
-            .filter(Q(variant__isnull=False, sent_at__lte=ordered_at, sent_at__gte=earliest)
-                    | Q(variant__isnull=True, campaign__sent_at__lte=ordered_at,
-                        campaign__sent_at__gte=earliest))
+            .filter(Q(sent_at__lte=ordered_at, sent_at__gte=earliest)
+                    | Q(variant__isnull=True, sent_at__isnull=True,
+                        campaign__sent_at__lte=ordered_at, campaign__sent_at__gte=earliest))
             .select_related("campaign"))
 
 

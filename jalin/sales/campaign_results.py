@@ -189,7 +189,9 @@ def _arm_rows(campaign):
                 assigned=Count("id"),
                 skipped=Count("id", filter=~eligible),
                 recipients=Count("id", filter=eligible),
-                sent=Count("id", filter=eligible & Q(sent_at__isnull=False)),
+                # The launch stamps the holdout's rows with its time: they were sent nothing.
+                sent=Count("id", filter=eligible & Q(sent_at__isnull=False,
+                                                     variant__isnull=False)),
                 opened=Count("id", filter=eligible & Q(opened_at__isnull=False)),
                 clicked=Count("id", filter=eligible & Q(clicked_at__isnull=False)),
                 replied=Count("id", filter=eligible & Q(replied_at__isnull=False)),
