@@ -93,7 +93,8 @@ def candidates(*, supplier_id, buyer_id, ordered_at):
             .filter(Q(sent_at__lte=ordered_at, sent_at__gte=earliest)
                     | Q(variant__isnull=True, sent_at__isnull=True,
                         campaign__sent_at__lte=ordered_at, campaign__sent_at__gte=earliest))
-            .select_related("campaign"))
+            # One order everywhere: concurrent credits lock recipients in the same sequence.
+            .select_related("campaign").order_by("pk"))
 
 
 def attribute_order(*, supplier, order_id):
