@@ -1,7 +1,7 @@
 """Demo data of the experiments: an A/B test with a holdout over Sinar's contacts whose
-results page has real figures — the hub orders the demo buyers placed are attributed through
-the same service the event consumer uses — and, because a demo customer base is small, an
-honest peeking warning and a plan that says the segment is too small.
+results page has real figures — the hub orders placed after the send (20 days ago) are
+attributed through the same service the event consumer uses — and, because a demo customer
+base is small, an honest peeking warning and a plan that says the segment is too small.
 
 Idempotent: a second run finds the campaign by name and only re-attributes (which adds
 nothing twice)."""
@@ -10,7 +10,6 @@ import datetime
 import secrets
 from decimal import Decimal
 
-from django.db.models import Min
 from django.utils import timezone
 
 from jalin.crm.models import Contact
@@ -34,22 +33,23 @@ SEGMENT_NAME = "Experiment demo: all contacts with email"
 
 def seed_experiments(*, supplier, actor):
     """Returns the number of attributed orders created."""
-    orders = order_selectors.orders_for(organization=supplier, side="supplier")
-    first_order = orders.aggregate(first=Min("created_at"))["first"]
     campaign = Campaign.objects.filter(organization=supplier, name=CAMPAIGN_NAME).first()
     if campaign is None:
-        campaign = _create(supplier, actor, first_order)
+        campaign = _create(supplier, actor)
+    # Only orders after the send can be attributed (the order history goes back years).
+    orders = (order_selectors.orders_for(organization=supplier, side="supplier")
+              .filter(created_at__gte=campaign.sent_at).exclude(status="cancelled"))
     created = 0
-    for order_id in orders.exclude(status="cancelled").values_list("pk", flat=True):
+    for order_id in orders.values_list("pk", flat=True):
         created += attribute_order(supplier=supplier, order_id=order_id)
     return created
 
 
-def _create(supplier, actor, first_order):
+def _create(supplier, actor):
     now = timezone.now()
-    # Sent a day before the demo buyers ordered (when there are orders), so they fall into
-    # the 30-day window; the window is still open, and the page says so.
-    sent_at = (first_order or now) - datetime.timedelta(days=1)
+    # Sent 20 days ago: the demo's recent orders fall into the 30-day window, which is still
+    # open, and the page says so.
+    sent_at = now - datetime.timedelta(days=20)
     contacts = list(Contact.objects.filter(organization=supplier, archived_at__isnull=True)
                     .exclude(email="").select_related("account").order_by("pk"))
     segment, _created = Segment.objects.get_or_create(
