@@ -1,10 +1,10 @@
 """Results of a campaign and its experiment, and the sample-size plan before launch.
 
 `campaign_results(campaign)` reads everything with a fixed number of grouped queries (the
-variants; recipients grouped by variant with counts, sums and sums of squares; attributed
-orders grouped by variant; the campaign's leads and opportunities), whatever the number of
-recipients, and compares each variant with the control on the campaign's primary metric
-through `experiment_stats`:
+variants; recipients grouped by variant with counts, sums and sums of squares; recipients with
+a lead / an opportunity grouped by variant; attributed orders grouped by variant; the
+campaign's leads and opportunities), whatever the number of recipients, and compares each
+variant with the control on the campaign's primary metric through `experiment_stats`:
 
 - the analysed group of an arm is its assigned recipients that were not skipped (intention to
   treat: a recipient counts whether or not the mail was opened);
@@ -28,10 +28,8 @@ from decimal import Decimal
 from django.db.models import (
     Count,
     DecimalField,
-    Exists,
     F,
     Max,
-    OuterRef,
     Q,
     Sum,
     Value,
@@ -176,12 +174,6 @@ def _planned(campaign):
 def _arm_rows(campaign):
     """One grouped query: per variant (null = holdout) counts, revenue sums and squares."""
     eligible = Q(skipped_reason="")
-    lead_exists = Exists(Lead.objects.filter(campaign_id=campaign.pk).filter(
-        Q(converted_contact_id=OuterRef("contact_id"))
-        | (Q(email=OuterRef("email")) & ~Q(email=""))))
-    opportunity_exists = Exists(Opportunity.objects.filter(campaign_id=campaign.pk).filter(
-        Q(contact_id=OuterRef("contact_id"))
-        | Q(contact__isnull=True, account_id=OuterRef("account_id"))))
     money = DecimalField(max_digits=36, decimal_places=4)
     return (CampaignRecipient.objects.filter(campaign_id=campaign.pk)
             .values("variant_id")
@@ -198,14 +190,35 @@ def _arm_rows(campaign):
                 unsubscribed=Count("id", filter=eligible & Q(unsubscribed_at__isnull=False)),
                 converted=Count("id", filter=eligible & Q(converted_at__isnull=False)),
                 revenue_total=Coalesce(Sum("revenue", filter=eligible), Value(Decimal("0")),
-                                 output_field=money),
+                                       output_field=money),
                 revenue_squares=Coalesce(
                     Sum(F("revenue") * F("revenue"), filter=eligible, output_field=money),
                     Value(Decimal("0")), output_field=money),
-                with_lead=Count("id", filter=eligible & Q(lead_exists)),
-                with_opportunity=Count("id", filter=eligible & Q(opportunity_exists)),
                 last_sent_at=Max("sent_at"),
             ).order_by())
+
+
+def _with_lead_rows(campaign):
+    """Recipients per variant with a lead of the campaign (its email, or converted into its
+    contact). Leads are few: IN (subquery) is one hashed pass over the recipients."""
+    leads = Lead.objects.filter(campaign_id=campaign.pk)
+    return (CampaignRecipient.objects.filter(campaign_id=campaign.pk, skipped_reason="")
+            .filter(Q(contact_id__in=leads.filter(converted_contact__isnull=False)
+                      .values("converted_contact_id"))
+                    | Q(email__in=leads.exclude(email="").values("email")))
+            .values("variant_id").annotate(n=Count("id")).order_by())
+
+
+def _with_opportunity_rows(campaign):
+    """Recipients per variant with an opportunity of the campaign on their contact (or their
+    account, for opportunities without a contact)."""
+    opportunities = Opportunity.objects.filter(campaign_id=campaign.pk)
+    return (CampaignRecipient.objects.filter(campaign_id=campaign.pk, skipped_reason="")
+            .filter(Q(contact_id__in=opportunities.filter(contact__isnull=False)
+                      .values("contact_id"))
+                    | Q(account_id__in=opportunities.filter(contact__isnull=True)
+                        .values("account_id")))
+            .values("variant_id").annotate(n=Count("id")).order_by())
 
 
 def campaign_results(campaign, *, now=None):
@@ -224,8 +237,7 @@ def campaign_results(campaign, *, now=None):
             if arm is None:
                 continue
         for name in ("assigned", "skipped", "recipients", "sent", "opened", "clicked",
-                     "replied", "unsubscribed", "converted", "with_lead", "with_opportunity",
-                     "last_sent_at"):
+                     "replied", "unsubscribed", "converted", "last_sent_at"):
             setattr(arm, name, row[name])
         arm.revenue = Decimal(row["revenue_total"] or 0)
         arm.revenue_squares = float(row["revenue_squares"] or 0)
@@ -233,6 +245,12 @@ def campaign_results(campaign, *, now=None):
         holdout = Arm(key=HOLDOUT, name=_("Holdout (sent nothing)"), variant_id=None)
     ordered = ([holdout] if holdout else []) + list(arms.values())
     by_variant = {arm.variant_id: arm for arm in ordered}
+    for name, rows in (("with_lead", _with_lead_rows(campaign)),
+                       ("with_opportunity", _with_opportunity_rows(campaign))):
+        for row in rows:
+            arm = by_variant.get(row["variant_id"])
+            if arm is not None:
+                setattr(arm, name, row["n"])
     for row in (CampaignAttribution.objects.filter(recipient__campaign_id=campaign.pk,
                                                    recipient__skipped_reason="")
                 .values("recipient__variant_id")
