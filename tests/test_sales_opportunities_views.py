@@ -242,3 +242,34 @@ def test_outsider_gets_404_everywhere(world, outsider_client):
     export = outsider_client.get(reverse("sales:opportunity_export"))
     assert "Semen" not in b"".join(export.streaming_content).decode()
     assert Opportunity.objects.get(pk=deal.pk).status == "open"
+
+
+def test_dashboard_lists_my_open_deals_and_those_gone_quiet(world, org, owner, owner_client,
+                                                            member, django_assert_max_num_queries):
+    from django.utils import timezone
+
+    opps.opportunity_create(organization=org, actor=owner, name="Cat tembok",
+                            account=world["account"],
+                            close_date=CLOSE + datetime.timedelta(days=30))
+    quiet = opps.opportunity_create(organization=org, actor=owner, name="Besi beton",
+                                    account=world["account"], close_date=CLOSE)
+    Opportunity.objects.filter(pk=quiet.pk).update(stale_alerted_at=timezone.now())
+    opps.opportunity_create(organization=org, actor=owner, name="Pipa PVC",
+                            account=world["account"], close_date=CLOSE, owner=member)
+    won = opps.opportunity_create(organization=org, actor=owner, name="Genteng",
+                                  account=world["account"], close_date=CLOSE)
+    opps.opportunity_close(opportunity=won, actor=owner, won=True)
+    for index in range(15):
+        opps.opportunity_create(organization=org, actor=owner, name=f"Later {index}",
+                                account=world["account"],
+                                close_date=CLOSE + datetime.timedelta(days=60))
+    with django_assert_max_num_queries(15):
+        response = owner_client.get(reverse("sales:home"))
+    page = response.content.decode()
+    mine = page[page.index('id="my-deals"'):page.index('id="stale-deals"')]
+    # Open deals of this seller only, soonest close date first, ten at most.
+    assert mine.index("Semen 500 sak") < mine.index("Cat tembok")
+    assert "Pipa PVC" not in mine and "Genteng" not in mine and "Later 14" not in mine
+    assert mine.count("/sales/opportunities/") - mine.count("?owner=mine") == 10
+    quiet_section = page[page.index('id="stale-deals"'):page.index('id="recent-conversions"')]
+    assert "Besi beton" in quiet_section and "Semen 500 sak" not in quiet_section

@@ -38,6 +38,8 @@ from .models import (
     LeadSource,
     LeadStatus,
     LeadWebForm,
+    Opportunity,
+    OpportunityStatus,
     ScoringRule,
     Territory,
 )
@@ -85,6 +87,9 @@ def opportunity_url(lead):
 def home(request):
     organization = request.organization
     base = for_org(Lead, organization).select_related("owner")
+    my_deals = (for_org(Opportunity, organization)
+                .filter(owner=request.user, status=OpportunityStatus.OPEN)
+                .select_related("account", "stage"))
     return render(request, "sales/home.html", {
         "my_leads": list(base.filter(owner=request.user, status__in=OPEN)
                          .order_by("-score", "-id")[:10]),
@@ -93,6 +98,11 @@ def home(request):
         "conversions": list(base.filter(status=LeadStatus.CONVERTED)
                             .select_related("converted_account")
                             .order_by("-converted_at")[:10]),
+        # The seller's own open deals by close date, and those gone quiet (the stale-deal job
+        # marks them); both ride the (organization, owner, status, close_date) index.
+        "my_deals": list(my_deals.order_by("close_date", "id")[:10]),
+        "stale_deals": list(my_deals.filter(stale_alerted_at__isnull=False)
+                            .order_by("stale_alerted_at", "id")[:10]),
         "can_edit": has_perm(request.membership, SALES_EDIT),
     })
 

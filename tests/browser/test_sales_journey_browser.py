@@ -3,8 +3,7 @@ the lead onto the CRM account linked to the hub buyer; the deal moves a stage; t
 a quote from it and sends it; the buyer accepts it in the portal; the hub order exists and,
 after the event dispatcher runs, the quote is accepted and the deal won.
 
-The board move goes through `opportunity_move` (the board page belongs to the pipeline part;
-once merged, the lead may swap step 3 for a drag on the board)."""
+The deal is dragged across the board to its next stage, as a seller would."""
 
 import re
 
@@ -15,7 +14,6 @@ from jalin.core.events import events_process
 from jalin.hub.models import Order
 from jalin.sales import webforms
 from jalin.sales.models import Lead, Opportunity, OpportunityStageChange, SalesQuote
-from jalin.sales.opportunities import opportunity_move
 from tests.browser.test_hub_orders_browser import new_page
 from tests.browser.test_shell_browser import csp_problems, sign_in
 from tests.sales_quote_world import build_sales_world
@@ -59,16 +57,24 @@ def test_web_form_to_hub_order_and_won_deal(browser, page, live_server, org, own
     deal = lead.converted_opportunity
     assert deal.account_id == w.hub_account.pk
 
-    # 3. The deal moves one stage on (through `opportunity_move`, the service behind the
-    # board's drag and drop; the board page is the pipeline part's, tested there).
+    # 3. The seller drags the deal on the board to the next stage.
     target = _next_stage(deal)
-    opportunity_move(opportunity=deal, actor=w.sales, stage=target)
+    seller.goto(live_server.url + reverse("sales:board"))
+    card = seller.locator(f"#card-{deal.pk}")
+    card.drag_to(seller.locator(f".board-column[data-stage='{target.pk}'] .board-cards"))
+    seller.locator(f".board-column[data-stage='{target.pk}'] #card-{deal.pk}").wait_for()
+    seller.wait_for_function(
+        "id => document.querySelector(`.board-column[data-stage=\"${id}\"] [data-count]`)"
+        ".textContent.trim() === '1'", arg=target.pk)
     deal = Opportunity.objects.get(pk=deal.pk)
     assert deal.stage_id == target.pk
-    assert OpportunityStageChange.objects.filter(opportunity=deal, to_stage=target).exists()
+    move = OpportunityStageChange.objects.get(opportunity=deal, to_stage=target)
+    assert move.changed_by.username == "s-sales"
 
     # 4. A quote from the deal, one catalog line typed in, priced for the customer; sent.
-    seller.goto(live_server.url + reverse("sales:quote_new", args=[deal.pk]))
+    seller.goto(live_server.url + reverse("sales:opportunity_detail", args=[deal.pk]))
+    seller.locator("#opportunity-new-quote").click()
+    seller.wait_for_url(re.compile(r"/sales/opportunities/\d+/quotes/new/$"))
     seller.locator("input[name=sku]").first.fill("PAP-1")
     seller.locator("input[name=quantity]").first.fill("5")
     seller.locator("#quote-save").click()
