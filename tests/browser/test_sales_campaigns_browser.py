@@ -1,6 +1,7 @@
 """Campaigns in a real browser: a seller creates a two-variant campaign with the form,
 launches it and watches the delivery progress fill (htmx); a recipient unsubscribes from the
-e-mail's link; the buyer sees a portal offer and follows it."""
+e-mail's link; the seller reads the experiment's results page (both variants, the comparison
+and the warning against reading it early); the buyer sees a portal offer and follows it."""
 
 import re
 
@@ -56,6 +57,21 @@ def test_create_launch_progress_and_unsubscribe(browser, page, live_server, org,
     reader.locator("#unsubscribe-button").click()
     reader.locator("#unsubscribed").wait_for()
     assert EmailSuppression.objects.filter(organization=org, email=recipient.email).exists()
+
+    # The seller opens the results page from the campaign page.
+    page.goto(live_server.url + reverse("sales:campaign_detail", args=[campaign.pk]))
+    page.locator("#campaign-results-link").click()
+    page.wait_for_url(re.compile(r"/sales/campaigns/\d+/results/$"))
+    variants = {v.name: str(v.pk) for v in campaign.variants.all()}
+    arms = page.locator("#arms-table")
+    for name, key in variants.items():
+        row = arms.locator(f"tr[data-arm='{key}']")
+        assert row.locator("td").first.inner_text().startswith(name)
+        assert row.locator(".recipients").inner_text().strip() == "1"
+    # One variant compared against the other (no holdout: A is the control).
+    assert page.locator(f"#comparison-table tr[data-arm='{variants['B']}']").count() == 1
+    # Two recipients are far from the planned sample: the page says not to decide yet.
+    assert page.locator("#peeking-warning").is_visible()
     assert not csp_problems(console_messages), console_messages
 
 
