@@ -137,3 +137,17 @@ def test_plan_api(org, owner, experiment):
     assert bad.status_code == 422
     assert bad["Content-Type"].startswith("application/problem+json")
     assert api.get("/sales/experiments/plan", data={"holdout_percent": "80"}).status_code == 422
+
+
+def test_campaign_form_shows_the_plan_for_its_own_fields(member_client, owner_client, org):
+    form = owner_client.get("/sales/campaigns/new/").content.decode()
+    assert 'hx-get="/sales/campaigns/plan/"' in form and 'hx-include="#campaign-form"' in form
+    # What the form sends: its variant blocks (a third, empty block does not count).
+    partial = member_client.get("/sales/campaigns/plan/", {
+        "baseline_rate": "10", "minimum_detectable_effect": "2", "holdout_percent": "0",
+        "variant_0_name": "A", "variant_0_weight": "1",
+        "variant_1_name": "B", "variant_1_weight": "3",
+        "variant_2_name": "", "variant_2_weight": "1"}, HTTP_HX_REQUEST="true")
+    body = partial.content.decode()
+    # 3,841 per group; the smaller group gets a quarter of the recipients: 15,364 in all.
+    assert "3,841" in body and "15,364" in body

@@ -177,6 +177,11 @@ def plan_inputs(organization, data, *, campaign=None):
     weights_text = data.getlist("weight") if hasattr(data, "getlist") else []
     if not weights_text and data.get("weights"):
         weights_text = str(data.get("weights")).split(",")
+    if not weights_text:
+        # The campaign form's variant blocks: a block counts once it has a name or subject.
+        weights_text = [data.get(f"variant_{index}_weight") or "1" for index in range(20)
+                        if (data.get(f"variant_{index}_name") or "").strip()
+                        or (data.get(f"variant_{index}_subject") or "").strip()]
     try:
         weights = [int(w) for w in weights_text if str(w).strip()]
     except ValueError:
