@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from jalin.api.pagination import paginate
 from jalin.core.models import Event
+from jalin.core.params import int_param
 from jalin.hub.models import Promotion
 from jalin.service.portal_views import buyer_only
 from jalin.tenancy.access import for_org, get_for_org_or_404
@@ -39,13 +40,6 @@ CAMPAIGN_INPUTS = ("name", "channel", "segment", "promotion", "holdout_percent",
                    "primary_metric", "attribution_days", "baseline_rate",
                    "minimum_detectable_effect", "budget")
 NEW_VARIANT_ROWS = 2
-
-
-def _int(value):
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
 
 
 def _errors(exc):
@@ -97,7 +91,7 @@ def _campaign_values(data):
     values = {name: data.get(name, "") for name in CAMPAIGN_INPUTS}
     values["segment"] = values["segment"] or None
     values["promotion"] = values["promotion"] or None
-    values["attribution_days"] = _int(values["attribution_days"]) or 0
+    values["attribution_days"] = int_param(values["attribution_days"]) or 0
     return values
 
 
@@ -147,7 +141,7 @@ def campaign_edit(request, pk):
         try:
             if action == "campaign":
                 campaigns.campaign_update(campaign=campaign, actor=request.user,
-                                          version=_int(data.get("version")),
+                                          version=int_param(data.get("version")),
                                           **_campaign_values(data))
             elif action == "variant_add":
                 campaigns.variant_add(campaign=campaign, actor=request.user,
@@ -155,7 +149,7 @@ def campaign_edit(request, pk):
                                          for key in campaigns.VARIANT_FIELDS})
             elif action in ("variant_save", "variant_remove"):
                 variant = get_for_org_or_404(CampaignVariant, request.organization,
-                                             pk=_int(data.get("variant")),
+                                             pk=int_param(data.get("variant")),
                                              campaign=campaign)
                 if action == "variant_remove":
                     campaigns.variant_remove(variant=variant, actor=request.user)
@@ -170,7 +164,7 @@ def campaign_edit(request, pk):
         except (ValidationError, TenancyError) as exc:
             errors, status = _errors(exc), 400
             errors["action"] = action
-            errors["variant_id"] = _int(data.get("variant"))
+            errors["variant_id"] = int_param(data.get("variant"))
         else:
             messages.success(request, _("Saved."))
             return redirect("sales:campaign_edit", pk=campaign.pk)
@@ -261,7 +255,7 @@ def campaign_launch(request, pk):
 @require_POST
 def campaign_cancel(request, pk):
     return _action(request, pk, lambda c: campaigns.campaign_cancel(
-        campaign=c, actor=request.user, version=_int(request.POST.get("version"))),
+        campaign=c, actor=request.user, version=int_param(request.POST.get("version"))),
         _("Campaign cancelled."))
 
 

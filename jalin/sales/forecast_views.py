@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from jalin.core.charts import chart_config
 from jalin.core.csv_cells import Echo, safe_cell
+from jalin.core.params import int_param
 from jalin.hub import history_selectors
 from jalin.tenancy.access import get_for_org_or_404
 from jalin.tenancy.decorators import org_required
@@ -24,7 +25,7 @@ from jalin.tenancy.services import StaleVersion, TenancyError
 
 from . import forecast_selectors as fs
 from . import targets as target_services
-from .lead_views import _errors, _int, _members
+from .lead_views import _errors, _members
 from .models import SalesTarget, SalesTeam
 
 DEFAULT_COUNT = {fs.MONTH: 6, fs.QUARTER: 4}
@@ -62,7 +63,7 @@ def forecast_params(params, *, user=None):
     if by not in fs.GROUPINGS:
         raise BadInput(_("Group by period, owner, team or product."))
     count = params.get("count") or str(DEFAULT_COUNT[kind])
-    count = _int(count)
+    count = int_param(count)
     if count is None or not 1 <= count <= fs.MAX_PERIODS:
         raise BadInput(_("Show between 1 and %(max)d periods.") % {"max": fs.MAX_PERIODS})
     start = parse_start(params.get("start"), kind)
@@ -71,11 +72,11 @@ def forecast_params(params, *, user=None):
     if owner == "mine" and user is not None:
         owner_id = user.pk
     elif owner and owner != "mine":
-        owner_id = _int(owner)
+        owner_id = int_param(owner)
         if owner_id is None:
             raise BadInput(_("Unknown owner."))
     team = params.get("team") or ""
-    team_id = _int(team) if team else None
+    team_id = int_param(team) if team else None
     if team and team_id is None:
         raise BadInput(_("Unknown team."))
     return ({"kind": kind, "by": by, "count": count, "start": start, "owner_id": owner_id,
@@ -168,16 +169,16 @@ def target_list(request):
             raise Http404
         data = request.POST
         target = None
-        if _int(data.get("target")):
-            target = get_for_org_or_404(SalesTarget, organization, pk=_int(data["target"]))
+        if int_param(data.get("target")):
+            target = get_for_org_or_404(SalesTarget, organization, pk=int_param(data["target"]))
         try:
             if target is not None and data.get("delete"):
                 target_services.target_delete(target=target, actor=request.user,
-                                              version=_int(data.get("version")))
+                                              version=int_param(data.get("version")))
                 messages.success(request, _("Target deleted."))
             elif target is not None:
                 target_services.target_update(target=target, actor=request.user,
-                                              version=_int(data.get("version")),
+                                              version=int_param(data.get("version")),
                                               **_target_values(data))
                 messages.success(request, _("Target saved."))
             else:
@@ -207,7 +208,7 @@ def target_list(request):
 
 
 def _horizon(request, default):
-    horizon = _int(request.GET.get("horizon") or default)
+    horizon = int_param(request.GET.get("horizon") or default)
     if horizon is None or not 1 <= horizon <= MAX_HORIZON:
         raise BadInput(_("Forecast between 1 and %(max)d months ahead.") % {
             "max": MAX_HORIZON})

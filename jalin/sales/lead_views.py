@@ -22,6 +22,7 @@ from jalin.accounts.services import client_ip
 from jalin.api.pagination import paginate
 from jalin.core.csv_cells import Echo, safe_cell
 from jalin.core.models import Event
+from jalin.core.params import int_param
 from jalin.tenancy.access import for_org, get_for_org_or_404
 from jalin.tenancy.decorators import org_required
 from jalin.tenancy.models import Membership
@@ -53,13 +54,6 @@ OPEN = (LeadStatus.NEW, LeadStatus.WORKING, LeadStatus.QUALIFIED)
 def _members(organization):
     return [m.user for m in Membership.objects.filter(organization=organization, is_active=True)
             .select_related("user").order_by("user__username")]
-
-
-def _int(value):
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
 
 
 def _errors(exc):
@@ -124,12 +118,12 @@ def _filtered(request):
         queryset = queryset.filter(owner=request.user)
     elif owner == "none":
         queryset = queryset.filter(owner__isnull=True)
-    elif _int(owner):
-        queryset = queryset.filter(owner_id=_int(owner))
+    elif int_param(owner):
+        queryset = queryset.filter(owner_id=int_param(owner))
     if params.get("source") in LeadSource.values:
         queryset = queryset.filter(source=params["source"])
-    if _int(params.get("min_score")) is not None:
-        queryset = queryset.filter(score__gte=_int(params["min_score"]))
+    if int_param(params.get("min_score")) is not None:
+        queryset = queryset.filter(score__gte=int_param(params["min_score"]))
     q = params.get("q", "").strip()[:100]
     if q:
         queryset = queryset.filter(Q(email__icontains=q) | Q(company__icontains=q)
@@ -267,9 +261,9 @@ def lead_convert(request, pk):
     organization = request.organization
     try:
         account = None
-        if _int(data.get("account")):
+        if int_param(data.get("account")):
             account = for_org(leads.Account, organization).filter(
-                pk=_int(data["account"]), archived_at__isnull=True).first()
+                pk=int_param(data["account"]), archived_at__isnull=True).first()
             if account is None:
                 raise leads.SalesError(_("No such account in this organization."),
                                        code="not_found", field="account_id")
@@ -282,7 +276,7 @@ def lead_convert(request, pk):
         lead = leads.lead_convert(lead=lead, actor=request.user, account=account,
                                   create_opportunity=data.get("opportunity", "1") == "1",
                                   opportunity_name=data.get("opportunity_name", ""),
-                                  amount=amount, version=_int(data.get("version")))
+                                  amount=amount, version=int_param(data.get("version")))
     except StaleVersion as exc:
         return _detail_page(request, pk, errors={"convert": exc.message}, status=409)
     except leads.SalesError as exc:
@@ -301,7 +295,7 @@ def lead_disqualify(request, pk):
     lead = _lead(request, pk)
     try:
         leads.lead_disqualify(lead=lead, actor=request.user, reason=request.POST.get("reason"),
-                              version=_int(request.POST.get("version")))
+                              version=int_param(request.POST.get("version")))
     except StaleVersion as exc:
         return _detail_page(request, pk, errors={"disqualify": exc.message}, status=409)
     except (ValidationError, TenancyError) as exc:
@@ -319,10 +313,10 @@ def lead_assign(request, pk):
     try:
         if owner:
             leads.lead_assign(lead=lead, actor=request.user, owner=owner,
-                              version=_int(request.POST.get("version")))
+                              version=int_param(request.POST.get("version")))
         else:
             leads.lead_assign(lead=lead, actor=request.user,
-                              version=_int(request.POST.get("version")))
+                              version=int_param(request.POST.get("version")))
     except StaleVersion as exc:
         return _detail_page(request, pk, errors={"assign": exc.message}, status=409)
     except (ValidationError, TenancyError) as exc:
@@ -348,12 +342,12 @@ def lead_rules(request):
         try:
             if kind == "scoring":
                 rule = None
-                if _int(data.get("rule")):
-                    rule = get_for_org_or_404(ScoringRule, organization, pk=_int(data["rule"]))
+                if int_param(data.get("rule")):
+                    rule = get_for_org_or_404(ScoringRule, organization, pk=int_param(data["rule"]))
                 if data.get("delete") and rule is not None:
                     leads.scoring_rule_delete(rule=rule, actor=request.user)
                 else:
-                    points = _int(data.get("points"))
+                    points = int_param(data.get("points"))
                     leads.scoring_rule_save(
                         organization=organization, actor=request.user, rule=rule,
                         label=data.get("label", ""), field=data.get("field", ""),
@@ -362,22 +356,22 @@ def lead_rules(request):
                         is_active=bool(data.get("is_active", "1")))
             elif kind == "assignment":
                 rule = None
-                if _int(data.get("rule")):
+                if int_param(data.get("rule")):
                     rule = get_for_org_or_404(AssignmentRule, organization,
-                                              pk=_int(data["rule"]))
+                                              pk=int_param(data["rule"]))
                 if data.get("delete") and rule is not None:
                     rule.delete()
                 else:
                     leads.assignment_rule_save(
                         organization=organization, actor=request.user, rule=rule,
                         name=data.get("name", ""), method=data.get("method", ""),
-                        position=_int(data.get("position")) or 0,
-                        user_ids=[_int(v) or -1 for v in data.getlist("users")])
+                        position=int_param(data.get("position")) or 0,
+                        user_ids=[int_param(v) or -1 for v in data.getlist("users")])
             elif kind == "territory":
                 territory = None
-                if _int(data.get("territory")):
+                if int_param(data.get("territory")):
                     territory = get_for_org_or_404(Territory, organization,
-                                                   pk=_int(data["territory"]))
+                                                   pk=int_param(data["territory"]))
                 if data.get("delete") and territory is not None:
                     territory.delete()
                 else:
@@ -386,8 +380,8 @@ def lead_rules(request):
                         name=data.get("name", ""),
                         criteria={key: data.get(key, "") for key in
                                   ("country", "region", "city", "industry")},
-                        member_ids=[_int(v) or -1 for v in data.getlist("members")],
-                        position=_int(data.get("position")) or 0)
+                        member_ids=[int_param(v) or -1 for v in data.getlist("members")],
+                        position=int_param(data.get("position")) or 0)
             else:
                 raise ValidationError({"form": [_("Unknown form.")]})
         except (ValidationError, TenancyError) as exc:
@@ -444,8 +438,9 @@ def web_form_edit(request, pk=None):
         values = {"name": data.get("name", ""), "fields": data.getlist("fields"),
                   "thank_you": data.get("thank_you", ""),
                   "allowed_origins": data.get("allowed_origins", ""),
-                  "default_owner": _int(data.get("default_owner")),
-                  "campaign": _int(data.get("campaign")), "is_active": bool(data.get("is_active"))}
+                  "default_owner": int_param(data.get("default_owner")),
+                  "campaign": int_param(data.get("campaign")),
+                  "is_active": bool(data.get("is_active"))}
     elif form is not None:
         values = {"name": form.name, "fields": form.fields, "thank_you": form.thank_you,
                   "allowed_origins": "\n".join(form.allowed_origins),

@@ -35,6 +35,7 @@ from django.utils.translation import gettext_lazy
 
 from jalin.core.audit import audit_record
 from jalin.core.events import emit_event
+from jalin.core.params import int_param
 from jalin.crm import services as crm
 from jalin.crm.models import Account, Contact
 from jalin.tenancy.models import Membership
@@ -115,9 +116,8 @@ def member_user(organization, value, *, field="owner_id"):
     user_id = getattr(value, "pk", value)
     if user_id in (None, ""):
         return None
-    try:
-        user_id = int(user_id)
-    except (TypeError, ValueError):
+    user_id = int_param(user_id)
+    if user_id is None:
         user_id = -1
     membership = (Membership.objects.filter(organization=organization, user_id=user_id,
                                             is_active=True).select_related("user").first())

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from jalin.api.pagination import InvalidCursor
 from jalin.core.csv_cells import Echo, safe_cell
+from jalin.core.params import int_param
 from jalin.crm.models import Account, Contact
 from jalin.hub.selectors import products_for_supplier
 from jalin.tenancy.access import for_org, get_for_org_or_404
@@ -32,7 +33,7 @@ from jalin.tenancy.services import StaleVersion, TenancyError
 from . import leads, webforms
 from . import opportunities as opps
 from . import opportunity_selectors as selectors
-from .lead_views import _int, _members
+from .lead_views import _members
 from .models import (
     CloseReason,
     Competitor,
@@ -76,7 +77,7 @@ def _pipelines(organization):
 
 def _current_pipeline(request):
     pipelines = _pipelines(request.organization)
-    wanted = _int(request.GET.get("pipeline") or request.POST.get("pipeline"))
+    wanted = int_param(request.GET.get("pipeline") or request.POST.get("pipeline"))
     for pipeline in pipelines:
         if pipeline.pk == wanted:
             return pipeline, pipelines
@@ -127,7 +128,7 @@ def board_column(request):
     """More cards of a column (htmx "load more")."""
     pipeline, _pipelines_ = _current_pipeline(request)
     stage = get_for_org_or_404(PipelineStage.objects.filter(pipeline=pipeline),
-                               request.organization, pk=_int(request.GET.get("stage")) or 0)
+                               request.organization, pk=int_param(request.GET.get("stage")) or 0)
     filters = _board_filters(request.GET)
     try:
         page = selectors.board_column_page(organization=request.organization,
@@ -160,9 +161,10 @@ def opportunity_move(request, pk):
     error, status = "", 200
     try:
         opps.opportunity_move(opportunity=opportunity, actor=request.user,
-                              stage=_int(data.get("stage")) or -1,
-                              after=_int(data.get("after")), before=_int(data.get("before")),
-                              version=_int(data.get("version")))
+                              stage=int_param(data.get("stage")) or -1,
+                              after=int_param(data.get("after")),
+                              before=int_param(data.get("before")),
+                              version=int_param(data.get("version")))
     except StaleVersion:
         error, status = _("Someone else moved or changed this deal meanwhile; the board "
                           "shows it as it is now."), 409
@@ -300,8 +302,8 @@ def opportunity_close(request, pk):
     won = data.get("outcome") == "won"
     return _action(request, pk, "close", lambda: opps.opportunity_close(
         opportunity=opportunity, actor=request.user, won=won,
-        reason=_int(data.get("reason")), note=data.get("note", ""),
-        lost_to=_int(data.get("lost_to")), version=_int(data.get("version"))),
+        reason=int_param(data.get("reason")), note=data.get("note", ""),
+        lost_to=int_param(data.get("lost_to")), version=int_param(data.get("version"))),
         _("Deal won.") if won else _("Deal closed as lost."))
 
 
@@ -311,8 +313,8 @@ def opportunity_reopen(request, pk):
     opportunity = _opportunity(request, pk)
     data = request.POST
     return _action(request, pk, "reopen", lambda: opps.opportunity_reopen(
-        opportunity=opportunity, actor=request.user, stage=_int(data.get("stage")),
-        version=_int(data.get("version"))), _("Deal reopened."))
+        opportunity=opportunity, actor=request.user, stage=int_param(data.get("stage")),
+        version=int_param(data.get("version"))), _("Deal reopened."))
 
 
 @org_required(SALES_EDIT)
@@ -321,8 +323,8 @@ def opportunity_line_add(request, pk):
     opportunity = _opportunity(request, pk)
     data = request.POST
     return _action(request, pk, "lines", lambda: opps.opportunity_line_add(
-        opportunity=opportunity, actor=request.user, version=_int(data.get("version")),
-        product=_int(data.get("product")), description=data.get("description", ""),
+        opportunity=opportunity, actor=request.user, version=int_param(data.get("version")),
+        product=int_param(data.get("product")), description=data.get("description", ""),
         quantity=data.get("quantity", ""), unit_price=data.get("unit_price", "").replace(
             ",", ""), discount_percent=data.get("discount_percent") or 0),
         _("Line added."))
@@ -337,7 +339,7 @@ def opportunity_line_remove(request, pk, line_pk):
         raise Http404()
     line.opportunity = opportunity
     return _action(request, pk, "lines", lambda: opps.opportunity_line_remove(
-        line=line, actor=request.user, version=_int(request.POST.get("version"))),
+        line=line, actor=request.user, version=int_param(request.POST.get("version"))),
         _("Line removed."))
 
 
@@ -347,7 +349,7 @@ def opportunity_line_remove(request, pk, line_pk):
 def _form_context(request, opportunity=None, data=None, errors=None):
     organization = request.organization
     pipeline, pipelines = _current_pipeline(request)
-    account_id = _int((data or {}).get("account") or request.GET.get("account"))
+    account_id = int_param((data or {}).get("account") or request.GET.get("account"))
     return {
         "opportunity": opportunity, "data": data or {}, "errors": errors or {},
         "pipelines": pipelines, "pipeline": pipeline,
@@ -370,16 +372,17 @@ def _form_context(request, opportunity=None, data=None, errors=None):
 
 def _form_values(data):
     return {
-        "name": data.get("name", ""), "account": _int(data.get("account")),
-        "contact": _int(data.get("contact")), "close_date": data.get("close_date", ""),
+        "name": data.get("name", ""), "account": int_param(data.get("account")),
+        "contact": int_param(data.get("contact")), "close_date": data.get("close_date", ""),
         "amount": (data.get("amount") or "").replace(",", "").strip() or None,
         "currency": (data.get("currency") or "").strip() or None,
-        "owner": _int(data.get("owner")), "team": _int(data.get("team")),
+        "owner": int_param(data.get("owner")), "team": int_param(data.get("team")),
         "next_step": data.get("next_step", ""),
         "next_step_on": data.get("next_step_on") or None,
         "probability": (data.get("probability") or "").strip() or None,
         "forecast_category": data.get("forecast_category") or None,
-        "competitors": [_int(value) for value in data.getlist("competitors") if _int(value)],
+        "competitors": [int_param(value) for value in data.getlist("competitors")
+                        if int_param(value)],
     }
 
 
@@ -391,8 +394,8 @@ def opportunity_new(request):
         try:
             opportunity = opps.opportunity_create(
                 organization=request.organization, actor=request.user,
-                pipeline=_int(request.POST.get("pipeline")),
-                stage=_int(request.POST.get("stage")), **values)
+                pipeline=int_param(request.POST.get("pipeline")),
+                stage=int_param(request.POST.get("stage")), **values)
         except (ValidationError, TenancyError) as exc:
             return render(request, "sales/opportunity_form.html", _form_context(
                 request, data=request.POST, errors=_messages(exc)), status=400)
@@ -418,7 +421,7 @@ def opportunity_edit(request, pk):
                 values.pop("forecast_category")
         try:
             opps.opportunity_update(opportunity=opportunity, actor=request.user,
-                                    version=_int(request.POST.get("version")), **values)
+                                    version=int_param(request.POST.get("version")), **values)
         except StaleVersion as exc:
             return render(request, "sales/opportunity_form.html", _form_context(
                 request, opportunity, request.POST, {"form": exc.message}), status=409)
@@ -487,9 +490,9 @@ def pipeline_settings(request):
             pipeline = None
         elif action == "stage_save":
             stage = None
-            if _int(data.get("stage")):
+            if int_param(data.get("stage")):
                 stage = PipelineStage.objects.filter(pipeline=pipeline,
-                                                     pk=_int(data["stage"])).first()
+                                                     pk=int_param(data["stage"])).first()
                 if stage is None:
                     raise Http404()
             opps.stage_save(pipeline=pipeline, actor=request.user, stage=stage,
@@ -499,15 +502,15 @@ def pipeline_settings(request):
                             position=data.get("position") or None)
         elif action == "stage_delete":
             stage = PipelineStage.objects.filter(pipeline=pipeline,
-                                                 pk=_int(data.get("stage")) or 0).first()
+                                                 pk=int_param(data.get("stage")) or 0).first()
             if stage is None:
                 raise Http404()
             opps.stage_delete(stage=stage, actor=request.user)
         elif action == "reason_save":
             reason = None
-            if _int(data.get("reason")):
+            if int_param(data.get("reason")):
                 reason = for_org(CloseReason, organization).filter(
-                    pk=_int(data["reason"])).first()
+                    pk=int_param(data["reason"])).first()
                 if reason is None:
                     raise Http404()
             opps.close_reason_save(organization=organization, actor=request.user,
@@ -519,7 +522,7 @@ def pipeline_settings(request):
                                  name=data.get("name", ""))
         elif action == "competitor_delete":
             competitor = for_org(Competitor, organization).filter(
-                pk=_int(data.get("competitor")) or 0).first()
+                pk=int_param(data.get("competitor")) or 0).first()
             if competitor is None:
                 raise Http404()
             opps.competitor_delete(competitor=competitor, actor=request.user)

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jalin.api.pagination import paginate
+from jalin.core.params import int_param
 from jalin.hub.models import Product
 from jalin.tenancy.access import for_org, get_for_org_or_404
 from jalin.tenancy.decorators import org_required
@@ -24,13 +25,6 @@ from .quote_pdf import quote_pdf
 PER_PAGE = 50
 BLANK_ROWS = 3
 MAX_PRODUCT_CHOICES = 500
-
-
-def _int(value):
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
 
 
 def _date(value):
@@ -57,7 +51,7 @@ def _message(error):
     """A service refusal as one sentence, naming the line for `lines[i].field`."""
     field = error.field or ""
     if field.startswith("lines[") and "]" in field:
-        index = _int(field[6:field.index("]")])
+        index = int_param(field[6:field.index("]")])
         if index is not None:
             return _("Line %(number)s: %(message)s") % {"number": index + 1,
                                                         "message": error.message}
@@ -197,7 +191,7 @@ def quote_edit(request, pk):
                 raise quotes.SalesError(_("Enter the date the quote is valid until."),
                                         field="valid_until")
             quotes.sales_quote_update(quote=quote, actor=request.user,
-                                      version=_int(request.POST.get("version")), lines=lines,
+                                      version=int_param(request.POST.get("version")), lines=lines,
                                       valid_until=valid_until,
                                       note=request.POST.get("note", ""))
         except StaleVersion as exc:
@@ -257,7 +251,7 @@ def _action(request, pk, call, success):
 def quote_send(request, pk):
     return _action(request, pk, lambda quote: quotes.sales_quote_send(
         quote=quote, actor=request.user, membership=request.membership,
-        version=_int(request.POST.get("version"))), _("Quote sent."))
+        version=int_param(request.POST.get("version"))), _("Quote sent."))
 
 
 @org_required(SALES_EDIT)
@@ -265,7 +259,7 @@ def quote_send(request, pk):
 def quote_withdraw(request, pk):
     return _action(request, pk, lambda quote: quotes.sales_quote_withdraw(
         quote=quote, actor=request.user, membership=request.membership,
-        version=_int(request.POST.get("version")), comment=request.POST.get("comment", "")),
+        version=int_param(request.POST.get("version")), comment=request.POST.get("comment", "")),
         _("Quote withdrawn."))
 
 
@@ -275,7 +269,7 @@ def quote_answer(request, pk):
     accepted = request.POST.get("answer") == "accepted"
     return _action(request, pk, lambda quote: quotes.sales_quote_record_answer(
         quote=quote, actor=request.user, accepted=accepted,
-        version=_int(request.POST.get("version"))),
+        version=int_param(request.POST.get("version"))),
         _("Quote accepted.") if accepted else _("Quote declined."))
 
 

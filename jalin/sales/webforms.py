@@ -28,6 +28,7 @@ from django.utils.translation import gettext_lazy
 
 from jalin.core.audit import audit_record
 from jalin.core.events import emit_event
+from jalin.core.params import int_param
 
 from .leads import _invalid, _user, member_user
 from .models import Campaign, LeadWebForm
@@ -92,7 +93,8 @@ def webform_save(*, organization, actor, form=None, name, fields=None, thank_you
     owner = member_user(organization, default_owner, field="default_owner_id")
     campaign_id = getattr(campaign, "pk", campaign)
     if campaign_id not in (None, ""):
-        campaign = Campaign.objects.filter(organization=organization, pk=campaign_id).first()
+        campaign = Campaign.objects.filter(organization=organization,
+                                           pk=int_param(campaign_id) or -1).first()
         if campaign is None:
             raise _invalid("campaign_id", _("No such campaign."), code="not_found")
     else:
