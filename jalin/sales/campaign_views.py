@@ -23,7 +23,8 @@ from jalin.tenancy.decorators import org_required
 from jalin.tenancy.roles import SALES_EDIT, SALES_VIEW, SERVICE_VIEW, has_perm
 from jalin.tenancy.services import StaleVersion, TenancyError
 
-from . import campaigns, webforms
+from . import campaigns
+from .lead_views import _errors
 from .models import (
     Campaign,
     CampaignChannel,
@@ -40,12 +41,6 @@ CAMPAIGN_INPUTS = ("name", "channel", "segment", "promotion", "holdout_percent",
                    "primary_metric", "attribution_days", "baseline_rate",
                    "minimum_detectable_effect", "budget")
 NEW_VARIANT_ROWS = 2
-
-
-def _errors(exc):
-    if isinstance(exc, ValidationError):
-        return webforms.validation_messages(exc)
-    return {(exc.field or "form").removesuffix("_id"): exc.message}
 
 
 def _campaign(request, pk):
