@@ -39,6 +39,9 @@ def test_drag_and_keyboard_moves_show_in_history(page, live_server, org, owner,
                       "[data-count]")
     page.wait_for_function(
         f"() => document.querySelector('{proposal_count}').textContent.trim() === '1'")
+    # htmx settles a swap 20 ms later and then focuses the moved card; wait for that, as a
+    # person would, before putting the focus elsewhere.
+    page.wait_for_function("() => !document.querySelector('.htmx-settling, .htmx-request')")
     assert Opportunity.objects.get(pk=dragged.pk).stage_id == stages["Proposal"].pk
 
     # Move "Besi beton" with the keyboard: focus the card, Alt+ArrowRight.

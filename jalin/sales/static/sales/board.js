@@ -92,11 +92,13 @@
     if ((event.altKey && event.key === "ArrowRight") || event.key === "]") direction = "next";
     if ((event.altKey && event.key === "ArrowLeft") || event.key === "[") direction = "previous";
     if (direction) {
+      // Post the button's stage with htmx.ajax rather than clicking the button: for 20 ms
+      // after a swap (until htmx settles) the new buttons are plain forms, and a quick second
+      // key press would submit one as a full page load and lose the focus.
       const button = card.querySelector(`.card-move[data-move="${direction}"]`);
-      if (button) {
+      if (button && button.form) {
         event.preventDefault();
-        focusAfterSwap = card.dataset.id;
-        button.click();
+        move(card, button.form.elements.stage.value, "", "");
       }
       return;
     }
@@ -128,6 +130,8 @@
     if (!focusAfterSwap) return;
     const card = document.getElementById(`card-${focusAfterSwap}`);
     focusAfterSwap = null;
-    if (card) card.focus();
+    // Leave the focus alone if the person has meanwhile put it somewhere (another card).
+    const active = document.activeElement;
+    if (card && (!active || active === document.body)) card.focus();
   });
 })();
