@@ -64,3 +64,8 @@ class BrmConfig(AppConfig):
             key="improvements", label=_("Continual improvement register"),
             url_name="brm:improvements", perm=BRM_VIEW, order=80,
             description=_("Improvements raised from complaints, feedback and surveys.")))
+
+        from .panels import register as register_panels
+
+        # The customer's portfolio records on the CRM account page.
+        register_panels()

@@ -30,6 +30,7 @@ from .models import (
     CustomFieldType,
     RelationshipRole,
 )
+from .panels import account_panels
 
 router = Router(tags=["crm"])
 
@@ -220,6 +221,31 @@ def account_list(request, filters: Query[AccountFilters]):
 def account_detail(request, account_id: int):
     membership = require(request, CRM_VIEW)
     return _account(membership.organization, account_id)
+
+
+class PanelOut(Schema):
+    key: str
+    title: str
+    ok: bool = Field(description="false when the panel failed to load (its data is null)")
+    data: dict[str, Any] | None
+
+
+class AccountSummaryOut(Schema):
+    account: AccountOut
+    panels: list[PanelOut]
+
+
+@router.get("/crm/accounts/{account_id}/summary", response=AccountSummaryOut)
+def account_summary(request, account_id: int):
+    """Everything about the customer in one answer: the account and the same related panels
+    as its page (deals, quotes, hub orders and invoices, cases, agreements, portfolio), each
+    only when the caller's role may see that module. A panel that fails answers
+    `ok: false` with `data: null`; the rest still answer."""
+    membership = require(request, CRM_VIEW)
+    account = _account(membership.organization, account_id)
+    panels = account_panels(membership=membership, account=account, user=request.user,
+                            render=False)
+    return {"account": account, "panels": [panel.as_json() for panel in panels]}
 
 
 @router.post("/crm/accounts", response={201: AccountOut})

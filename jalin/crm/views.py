@@ -30,6 +30,7 @@ from .forms import (
     add_service_error,
 )
 from .models import Account, Contact, CustomFieldDefinition, CustomFieldTarget
+from .panels import account_panels, contact_panels
 from .search.views import list_tools
 
 PER_PAGE = 50
@@ -122,6 +123,8 @@ def account_detail(request, pk):
         "account": account, "contacts": contacts, "children": children,
         "custom_values": selectors.custom_values_for_display(definitions, account.custom),
         "can_edit": _can_edit(request),
+        "related_panels": account_panels(membership=request.membership, account=account,
+                                         user=request.user, request=request),
     })
 
 
@@ -211,6 +214,8 @@ def contact_detail(request, pk):
         "contact": contact,
         "custom_values": selectors.custom_values_for_display(definitions, contact.custom),
         "can_edit": _can_edit(request),
+        "related_panels": contact_panels(membership=request.membership, contact=contact,
+                                         user=request.user, request=request),
     })
 
 

@@ -31,3 +31,8 @@ class HubConfig(AppConfig):
         register_housekeeping("hub.checkouts_expire", checkout_expire, every_seconds=300)
         register_housekeeping("hub.webhook_log_purge", webhook_deliveries_purge,
                               every_seconds=24 * 3600)
+
+        from .panels import register as register_panels
+
+        # Orders and invoices of the linked buyer on the CRM account page (no CRM import).
+        register_panels()

@@ -1,7 +1,7 @@
 """Reads of ordering: warehouses and stock (supplier), orders (both parties), availability
 shown to buyers. Everything starts from the acting organization."""
 
-from django.db.models import F, Prefetch
+from django.db.models import F, Prefetch, Q
 
 from jalin.tenancy.access import for_org, get_for_org_or_404
 
@@ -48,13 +48,37 @@ def on_side(queryset, *, organization, side):
     return queryset
 
 
-def orders_for(*, organization, status=None, side=None):
-    """Orders the organization placed or received (`side`: "buyer"/"supplier" narrows)."""
+def orders_for(*, organization, status=None, side=None, counterparty_id=None):
+    """Orders the organization placed or received (`side`: "buyer"/"supplier" narrows;
+    `counterparty_id`: only those with that buyer or supplier on the other side)."""
     queryset = on_side(for_org(Order, organization).select_related("supplier", "buyer"),
                        organization=organization, side=side)
     if status:
         queryset = queryset.filter(status=status)
+    if counterparty_id:
+        if side == "supplier":
+            queryset = queryset.filter(buyer_id=counterparty_id)
+        elif side == "buyer":
+            queryset = queryset.filter(supplier_id=counterparty_id)
+        else:
+            queryset = queryset.filter(Q(buyer_id=counterparty_id)
+                                       | Q(supplier_id=counterparty_id))
     return queryset
+
+
+def counterparty_name(*, organization, counterparty_id):
+    """The name of an organization `organization` trades with (either side), or "" for one
+    it does not (the name of a stranger is not told)."""
+    if not counterparty_id:
+        return ""
+    relationship = (for_org(TradingRelationship, organization)
+                    .filter(Q(supplier=organization, buyer_id=counterparty_id)
+                            | Q(buyer=organization, supplier_id=counterparty_id))
+                    .select_related("supplier", "buyer").first())
+    if relationship is None:
+        return ""
+    return (relationship.buyer.name if relationship.supplier_id == organization.pk
+            else relationship.supplier.name)
 
 
 def order_detail(*, organization, pk):

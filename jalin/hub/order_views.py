@@ -20,6 +20,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jalin.core.pagination import keyset_paginate
+from jalin.core.params import int_param
 from jalin.tenancy.decorators import org_required
 from jalin.tenancy.roles import (
     CATALOG_EDIT,
@@ -293,11 +294,19 @@ def order_list(request):
     if side not in ("buyer", "supplier"):
         side = "supplier" if organization.is_supplier and not organization.is_buyer else (
             "buyer" if organization.is_buyer and not organization.is_supplier else None)
-    queryset = order_selectors.orders_for(organization=organization, status=status, side=side)
+    # ?counterparty=<organization id>: the orders with one customer (or supplier), e.g. the
+    # CRM account page's "view all" link.
+    counterparty_id = int_param(request.GET.get("counterparty"))
+    counterparty_id = counterparty_id if counterparty_id and counterparty_id > 0 else None
+    queryset = order_selectors.orders_for(organization=organization, status=status, side=side,
+                                          counterparty_id=counterparty_id)
     return render(request, "hub/orders.html", {
         "page": keyset_paginate(queryset, request.GET, per_page=PER_PAGE),
         "statuses": OrderStatus.choices, "status": status, "side": side,
-        "is_filtered": bool(status),
+        "counterparty_id": counterparty_id,
+        "counterparty": order_selectors.counterparty_name(organization=organization,
+                                                          counterparty_id=counterparty_id),
+        "is_filtered": bool(status or counterparty_id),
     })
 
 

@@ -44,6 +44,11 @@ class SalesConfig(AppConfig):
                           event_types=ATTRIBUTION_EVENTS)
         self._ready_promos()
 
+        from .panels import register as register_panels
+
+        # Deals and quotes on the CRM account page, open deals on the contact page.
+        register_panels()
+
     def _ready_promos(self):
         from jalin.core.housekeeping import register_housekeeping
 

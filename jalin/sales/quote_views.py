@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from jalin.api.pagination import paginate
 from jalin.core.params import int_param
+from jalin.crm.models import Account
 from jalin.hub.models import Product
 from jalin.tenancy.access import for_org, get_for_org_or_404
 from jalin.tenancy.decorators import org_required
@@ -116,13 +117,20 @@ def quote_list(request):
     status = request.GET.get("status", "")
     if status in SalesQuoteStatus.values:
         queryset = queryset.filter(status=status)
+    # ?account=<id>: the quotes of one customer (the account page's "view all" link).
+    account = None
+    account_id = int_param(request.GET.get("account"))
+    if account_id:
+        account = for_org(Account, request.organization).filter(pk=account_id).first()
+        queryset = queryset.filter(opportunity__account_id=account.pk if account else 0)
     try:
         page = paginate(queryset, cursor=request.GET.get("cursor") or None, limit=PER_PAGE,
                         order=("-id",))
     except Exception:  # noqa: BLE001 - a tampered cursor starts from the top
         page = paginate(queryset, limit=PER_PAGE, order=("-id",))
     return render(request, "sales/quotes.html", {
-        "page": page, "status": status, "statuses": SalesQuoteStatus.choices})
+        "page": page, "status": status, "statuses": SalesQuoteStatus.choices,
+        "account": account, "account_id": account_id})
 
 
 # --- New and edit --------------------------------------------------------------------------

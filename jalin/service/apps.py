@@ -56,6 +56,11 @@ class ServiceConfig(AppConfig):
         self._ready_email_to_case()
         self._ready_sla()
 
+        from .panels import register as register_panels
+
+        # Open cases and agreements in force on the CRM account (and contact) page.
+        register_panels()
+
     def _ready_agreement_portfolio(self):
         from jalin.core.housekeeping import register_housekeeping
         from jalin.core.storage import register_private_files
