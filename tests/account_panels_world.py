@@ -138,3 +138,9 @@ def build_outsider(other_org, outsider, toko):
     records = _records(other_org, outsider, account, relationship, prefix="OUTSIDER",
                        count=1, number_from=1)
     return SimpleNamespace(account=account, relationship=relationship, **vars(records))
+
+
+def more_records(org, owner, world, *, count):
+    """`count` more of everything on the world's account (numbers after the first batch)."""
+    return _records(org, owner, world.account, world.relationship, prefix="More",
+                    contact=world.contact, count=count, number_from=100)
