@@ -180,9 +180,12 @@ def _api(user):
     return ApiClient(token=bearer_token_for(Membership.objects.get(user=user)))
 
 
-def test_api_summary_returns_the_panels(org, owner, world, other_org, outsider):
+def test_api_summary_returns_the_panels(org, owner, world, other_org, outsider,
+                                        django_assert_max_num_queries):
     build_outsider(other_org, outsider, world.toko)
-    response = _api(owner).get(f"/crm/accounts/{world.account.pk}/summary")
+    api = _api(owner)
+    with django_assert_max_num_queries(MAX_PAGE_QUERIES):
+        response = api.get(f"/crm/accounts/{world.account.pk}/summary")
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["account"]["id"] == world.account.pk
