@@ -13,138 +13,105 @@ with the sign-off form (approve, or reject with a comment).
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
 
 from jalin.crm.selectors import keyset_page
-from jalin.tenancy.access import for_org
 from jalin.tenancy.decorators import org_required
-from jalin.tenancy.roles import BRM_EDIT, BRM_VIEW, SERVICE_VIEW
+from jalin.tenancy.roles import BRM_VIEW, SERVICE_VIEW
 
 from . import register_selectors as selectors
 from . import requirements
 from .models import Requirement, RequirementKind, RequirementStatus, SignOffDecision
 from .register_base import RegisterError, StaleVersion
-from .register_views import (
-    EXPORT_LIMIT,
+from .register_pages import (
     PER_PAGE,
-    account_choices,
+    CsvExport,
+    RegisterPages,
     can_edit,
     choice,
-    csv_response,
     error_status,
     int_or_none,
     iso,
-    list_query,
     member_choices,
-    page_of,
+    post_fields,
     post_fk,
-    service_choices,
 )
 
 
 def _filters(request):
-    awaiting = {"yes": True, "no": False}.get(request.GET.get("awaiting"))
-    filters = {
+    return {
         "status": choice(request.GET.get("status"), RequirementStatus),
         "account_id": int_or_none(request.GET.get("account")),
         "kind": choice(request.GET.get("kind"), RequirementKind),
-        "awaiting": awaiting,
+        "awaiting": {"yes": True, "no": False}.get(request.GET.get("awaiting")),
     }
-    return selectors.requirements_for(organization=request.organization, **filters), filters
 
 
-@org_required(BRM_VIEW)
-@require_GET
-def requirement_list(request):
-    queryset, filters = _filters(request)
-    page, sort = page_of(request, queryset, selectors.REQUIREMENT_SORTS, "number")
-    return render(request, "brm/requirements.html", {
-        "page": page, "sort": sort, "filters": filters, "query": list_query(request),
-        "statuses": RequirementStatus.choices, "kinds": RequirementKind.choices,
-        "accounts": account_choices(request.organization,
-                                    used_by=for_org(Requirement, request.organization)),
-        "awaiting_value": request.GET.get("awaiting", ""),
-        "can_edit": can_edit(request), "section": "requirements",
-    })
+def _row(item):
+    current = next(v for v in item.versions.all() if v.number == item.current_version)
+    roi = requirements.roi_percent(current)
+    return (f"REQ-{item.number}", item.title, item.account.name, item.kind, item.status,
+            item.current_version, current.costs, current.benefits,
+            requirements.net_benefit(current), "" if roi is None else roi,
+            item.service.name if item.service else "", iso(item.created_at),
+            iso(item.updated_at))
 
 
-@org_required(BRM_VIEW)
-@require_GET
-def requirement_export(request):
-    queryset, _unused = _filters(request)
-    queryset = queryset.prefetch_related("versions")
-
-    def rows():
-        for item in queryset.order_by("-number", "-id")[:EXPORT_LIMIT].iterator(
-                chunk_size=500):
-            current = next(v for v in item.versions.all() if v.number == item.current_version)
-            roi = requirements.roi_percent(current)
-            yield (f"REQ-{item.number}", item.title, item.account.name, item.kind, item.status,
-                   item.current_version, current.costs, current.benefits,
-                   requirements.net_benefit(current), "" if roi is None else roi,
-                   item.service.name if item.service else "", iso(item.created_at),
-                   iso(item.updated_at))
-
-    return csv_response("requirements.csv", [
-        "number", "title", "customer", "kind", "status", "version", "costs", "benefits",
-        "net_benefit", "roi_percent", "service", "created_at", "updated_at"], rows())
+def _update_fields(request):
+    return post_fields(request, ("title", "kind", *requirements.CONTENT_FIELDS),
+                       ("service", "owner"))
 
 
-def _content_fields(request):
-    return {name: request.POST.get(name, "") for name in requirements.CONTENT_FIELDS}
+def _create_fields(request):
+    fields = _update_fields(request)
+    fields["owner"] = fields["owner"] or request.user
+    return {"account": post_fk(request, "account") or None, **fields}
 
 
-def _form(request, *, requirement=None, status=200, error=None, field=None):
+def _form(request, requirement):
     current = None
     if requirement is not None:
         current = selectors.requirement_version(requirement, requirement.current_version)
-    selected = requirement.account_id if requirement else int_or_none(
-        request.POST.get("account") or request.GET.get("account"))
-    return render(request, "brm/requirement_form.html", {
-        "requirement": requirement, "current": current, "data": request.POST,
-        "error": error, "error_field": field, "kinds": RequirementKind.choices,
-        "accounts": account_choices(request.organization, selected=selected),
-        "selected_account": selected, "services": service_choices(request.organization),
-        "members": member_choices(request.organization), "section": "requirements",
-    }, status=status)
+    return {"current": current, "kinds": RequirementKind.choices,
+            "members": member_choices(request.organization)}
 
 
-@org_required(BRM_EDIT)
-@require_http_methods(["GET", "POST"])
-def requirement_create(request):
-    if request.method == "GET":
-        return _form(request)
-    try:
-        requirement = requirements.requirement_create(
-            organization=request.organization, actor=request.user,
-            account=post_fk(request, "account") or None, title=request.POST.get("title", ""),
-            kind=request.POST.get("kind", ""), service=post_fk(request, "service"),
-            owner=post_fk(request, "owner") or request.user, **_content_fields(request))
-    except (RegisterError, StaleVersion) as exc:
-        return _form(request, status=error_status(exc), error=exc.message, field=exc.field)
-    messages.success(request, _("Requirement REQ-%(number)s created.") % {
-        "number": requirement.number})
-    return redirect("brm:requirement_detail", pk=requirement.pk)
+def _move(request, action):
+    return {"comment": request.POST.get("comment", "")}
 
 
-@org_required(BRM_EDIT)
-@require_http_methods(["GET", "POST"])
-def requirement_edit(request, pk):
-    requirement = selectors.requirement_detail(organization=request.organization, pk=pk)
-    if request.method == "GET":
-        return _form(request, requirement=requirement)
-    try:
-        requirements.requirement_update(
-            requirement=requirement, actor=request.user,
-            version=int_or_none(request.POST.get("version")) or 0,
-            title=request.POST.get("title", ""), kind=request.POST.get("kind", ""),
-            service=post_fk(request, "service"), owner=post_fk(request, "owner"),
-            **_content_fields(request))
-    except (RegisterError, StaleVersion) as exc:
-        return _form(request, requirement=requirement, status=error_status(exc),
-                     error=exc.message, field=exc.field)
-    messages.success(request, _("Requirement saved."))
-    return redirect("brm:requirement_detail", pk=pk)
+def _move_refused(request, requirement, *, status, error, field):
+    return _detail(request, requirement.pk, status=status, error=error)
+
+
+REQUIREMENTS = RegisterPages(
+    name="requirement", section="requirements", model=Requirement,
+    select=selectors.requirements_for, filters=_filters,
+    sorts=selectors.REQUIREMENT_SORTS, default_sort="number", dated=False,
+    list_template="brm/requirements.html",
+    list_context=lambda request: {"statuses": RequirementStatus.choices,
+                                  "kinds": RequirementKind.choices,
+                                  "awaiting_value": request.GET.get("awaiting", "")},
+    export=CsvExport("requirements.csv", (
+        "number", "title", "customer", "kind", "status", "version", "costs", "benefits",
+        "net_benefit", "roi_percent", "service", "created_at", "updated_at"), _row,
+        order=("-number", "-id"), prefetch=("versions",)),
+    get=selectors.requirement_detail, form_template="brm/requirement_form.html",
+    form_context=_form,
+    create=requirements.requirement_create, create_fields=_create_fields,
+    created=lambda requirement: _("Requirement REQ-%(number)s created.") % {
+        "number": requirement.number},
+    update=requirements.requirement_update, update_fields=_update_fields,
+    saved=gettext_lazy("Requirement saved."),
+    transition=requirements.requirement_transition, transition_fields=_move,
+    moved=gettext_lazy("Requirement updated."), transition_refused=_move_refused,
+)
+requirement_list = REQUIREMENTS.list_view()
+requirement_export = REQUIREMENTS.export_view()
+requirement_create = REQUIREMENTS.create_view()
+requirement_edit = REQUIREMENTS.edit_view()
+requirement_transition = REQUIREMENTS.transition_view()
 
 
 def _detail(request, pk, *, status=200, error=None):
@@ -170,21 +137,6 @@ def _detail(request, pk, *, status=200, error=None):
 @require_GET
 def requirement_detail(request, pk):
     return _detail(request, pk)
-
-
-@org_required(BRM_EDIT)
-@require_POST
-def requirement_transition(request, pk):
-    requirement = selectors.requirement_detail(organization=request.organization, pk=pk)
-    try:
-        requirements.requirement_transition(
-            requirement=requirement, action=request.POST.get("action", ""),
-            actor=request.user, version=int_or_none(request.POST.get("version")) or 0,
-            comment=request.POST.get("comment", ""))
-    except (RegisterError, StaleVersion) as exc:
-        return _detail(request, pk, status=error_status(exc), error=exc.message)
-    messages.success(request, _("Requirement updated."))
-    return redirect("brm:requirement_detail", pk=pk)
 
 
 @org_required(BRM_VIEW)
