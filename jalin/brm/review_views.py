@@ -7,7 +7,6 @@ PDF. Portal (buyers, service.view): the held reviews of the buyer's own account 
 Views stay thin: reads through `review_selectors`, writes through `reviews`.
 """
 
-import datetime
 
 from django.contrib import messages
 from django.http import HttpResponse
@@ -16,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jalin.core.pagination import keyset_paginate
+from jalin.core.params import int_or, iso_date
 from jalin.tenancy.decorators import org_required
 from jalin.tenancy.roles import BRM_EDIT, BRM_VIEW, SERVICE_VIEW, has_perm
 from jalin.tenancy.services import StaleVersion, TenancyError
@@ -29,30 +29,13 @@ from .review_report import report_of
 PER_PAGE = 50
 
 
-def _int(value):
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-
-
-def _date(value):
-    value = (value or "").strip()
-    if not value:
-        return None
-    try:
-        return datetime.date.fromisoformat(value)
-    except ValueError:
-        return False
-
-
 @org_required(BRM_VIEW)
 @require_GET
 def review_list(request):
     status = request.GET.get("status") or None
     if status not in ReviewStatus.values:
         status = None
-    account_id = _int(request.GET.get("account"))
+    account_id = int_or(request.GET.get("account"))
     queryset = review_selectors.reviews_for(organization=request.organization, status=status,
                                             account_id=account_id)
     return render(request, "brm/reviews.html", {
@@ -72,7 +55,7 @@ def review_create(request):
     error, field, status = None, None, 200
     if request.method == "POST":
         values = {key: (request.POST.get(key) or "").strip() for key in values}
-        dates = {key: _date(values[key]) for key in ("scheduled_for", "period_start",
+        dates = {key: iso_date(values[key]) for key in ("scheduled_for", "period_start",
                                                       "period_end")}
         try:
             bad = [key for key, value in dates.items() if value is False]
@@ -82,7 +65,7 @@ def review_create(request):
                 raise reviews.ReviewError(_("Choose the date of the review."),
                                           field="scheduled_for")
             account = reviews.account_for(organization=organization,
-                                          account_id=_int(values["account"]))
+                                          account_id=int_or(values["account"]))
             review = reviews.review_create(
                 organization=organization, account=account, actor=request.user,
                 scheduled_for=dates["scheduled_for"], period_start=dates["period_start"],
@@ -114,7 +97,7 @@ def review_detail(request, pk):
 
 def _transition(request, pk, action):
     review = review_selectors.review_detail(organization=request.organization, pk=pk)
-    version = _int(request.POST.get("version"))
+    version = int_or(request.POST.get("version"))
     try:
         if action == "hold":
             reviews.review_hold(review=review, actor=request.user, version=version,

@@ -1,4 +1,6 @@
-"""Reading numbers out of request input (query strings, form fields)."""
+"""Reading numbers and dates out of request input (query strings, form fields)."""
+
+import datetime
 
 # The widest integer any database column compares against (signed 64-bit). SQLite's driver
 # raises OverflowError for a larger Python int, so "?owner=99999999999999999999" was a 500.
@@ -14,3 +16,24 @@ def int_param(value):
     except (TypeError, ValueError):
         return None
     return max(-DB_INT_MAX, min(number, DB_INT_MAX))
+
+
+def int_or(value, default=None):
+    """`value` as an int, or `default` when it is not a whole number — as written, without
+    int_param's clamp (the brm and service pages that read numbers this way share it)."""
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return default
+
+
+def iso_date(value):
+    """A YYYY-MM-DD date; None when `value` is empty, False when it is not a date (the
+    caller tells the person so)."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        return datetime.date.fromisoformat(value)
+    except ValueError:
+        return False

@@ -27,6 +27,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from jalin.core.charts import chart_config
 from jalin.core.csv_cells import Echo, safe_cell
 from jalin.core.pagination import keyset_paginate
+from jalin.core.params import int_or
 from jalin.tenancy.access import get_for_org_or_404
 from jalin.tenancy.decorators import org_required
 from jalin.tenancy.roles import SERVICE_EDIT, SERVICE_VIEW, has_perm
@@ -40,13 +41,6 @@ PER_PAGE = 50
 EXPORT_LIMIT = 50_000
 ERROR_STATUS = {"forbidden": 403, "self_rating": 403, "not_found": 404,
                 "already_answered": 409, "expired": 410, "cancelled": 410, "stale": 409}
-
-
-def _int(value, default=None):
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        return default
 
 
 def _date(value):
@@ -134,7 +128,7 @@ def survey_edit(request, pk):
     values = _form_values(request.POST)
     try:
         survey = surveys.survey_update(survey=survey, actor=request.user,
-                                       version=_int(request.POST.get("version"), 0), **values)
+                                       version=int_or(request.POST.get("version"), 0), **values)
     except StaleVersion as exc:
         return _form_page(request, survey=survey, values=values, error=exc, status=409)
     except surveys.SurveyError as exc:
@@ -172,9 +166,9 @@ def _row(bucket):
 
 
 def _dashboard_context(request, *, survey=None):
-    months = _int(request.GET.get("months"), 12) or 12
+    months = int_or(request.GET.get("months"), 12) or 12
     months = max(1, min(months, selectors.MAX_MONTHS))
-    account_id = _int(request.GET.get("account"))
+    account_id = int_or(request.GET.get("account"))
     data = selectors.dashboard(organization=request.organization, survey=survey,
                                account_id=account_id, months=months)
     rows = [_row(bucket) for bucket in data.by_month]
@@ -235,11 +229,11 @@ def survey_send(request, pk):
 
     survey = selectors.survey_detail(organization=request.organization, pk=pk)
     account = get_for_org_or_404(Account, request.organization,
-                                 pk=_int(request.POST.get("account"), 0))
+                                 pk=int_or(request.POST.get("account"), 0))
     contact = None
     if request.POST.get("contact"):
         contact = get_for_org_or_404(Contact, request.organization,
-                                     pk=_int(request.POST.get("contact"), 0))
+                                     pk=int_or(request.POST.get("contact"), 0))
     try:
         invitation, _token = surveys.invitation_send_manual(
             survey=survey, account=account, contact=contact, actor=request.user,
@@ -257,10 +251,10 @@ def survey_send(request, pk):
 def _answer_filters(params):
     kind = params.get("kind") or None
     return selectors.AnswerFilters(
-        survey_id=_int(params.get("survey")), kind=kind if kind in SurveyKind.values else None,
-        account_id=_int(params.get("account")), date_from=_date(params.get("from")),
-        date_to=_date(params.get("to")), score_min=_int(params.get("score_min")),
-        score_max=_int(params.get("score_max")), good=_bool(params.get("good")),
+        survey_id=int_or(params.get("survey")), kind=kind if kind in SurveyKind.values else None,
+        account_id=int_or(params.get("account")), date_from=_date(params.get("from")),
+        date_to=_date(params.get("to")), score_min=int_or(params.get("score_min")),
+        score_max=int_or(params.get("score_max")), good=_bool(params.get("good")),
         follow_up=_bool(params.get("follow_up")))
 
 
