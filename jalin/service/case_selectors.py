@@ -124,7 +124,8 @@ class CaseFilters:
                     self.account, self.sla, self.q))
 
 
-def _int(value):
+def id_or_none(value):
+    """A positive id below 2**63 from request input, or None (the case pages share it)."""
     try:
         number = int(str(value).strip())
     except (TypeError, ValueError):
@@ -143,13 +144,14 @@ def parse_filters(params):
     priority = priority if priority in CasePriority.values else ""
     assignee = (params.get("assignee", "") or "").strip()
     if assignee not in ("mine", "unassigned"):
-        assignee = str(_int(assignee)) if _int(assignee) else ""
+        assignee = str(id_or_none(assignee)) if id_or_none(assignee) else ""
     sla = params.get("sla", "") or ""
     sla = sla if sla in ("breached", "at_risk") else ""
     sort = params.get("sort", "") or "newest"
     sort = sort if sort in SORTS else "newest"
     return CaseFilters(status=status, kind=kind, priority=priority, assignee=assignee,
-                       team=_int(params.get("team")), account=_int(params.get("account")),
+                       team=id_or_none(params.get("team")),
+                       account=id_or_none(params.get("account")),
                        sla=sla, q=" ".join((params.get("q", "") or "").split())[:100],
                        sort=sort)
 

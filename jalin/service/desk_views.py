@@ -12,7 +12,8 @@ from jalin.tenancy.services import StaleVersion
 
 from . import case_selectors as sel
 from . import desk
-from .case_views import _int, staff_only
+from .case_selectors import id_or_none
+from .case_views import staff_only
 from .cases import ServiceError
 from .models import CannedReply, Team
 
@@ -48,7 +49,7 @@ def canned_form(request, pk=None):
             else:
                 desk.canned_reply_update(reply=reply, actor=request.user,
                                          title=data.get("title", ""), body=data.get("body", ""),
-                                         version=_int(data.get("version")))
+                                         version=id_or_none(data.get("version")))
         except StaleVersion as exc:
             errors["form"], status = exc.message, 409
         except ServiceError as exc:
@@ -94,7 +95,7 @@ def team_form(request, pk=None):
     errors, status = {}, 200
     if request.method == "POST":
         name = request.POST.get("name", "")
-        member_ids = [_int(value) for value in request.POST.getlist("members")]
+        member_ids = [id_or_none(value) for value in request.POST.getlist("members")]
         selected = set(member_ids)
         try:
             if None in selected:

@@ -22,7 +22,7 @@ from jalin.tenancy.roles import SERVICE_EDIT, SERVICE_VIEW, has_perm
 
 from . import case_selectors as sel
 from . import cases, portal
-from .case_views import _int
+from .case_selectors import id_or_none
 from .cases import ServiceError
 from .models import (
     CASE_OPEN_STATUSES,
@@ -114,12 +114,12 @@ def portal_case_new(request):
     data = request.POST if request.method == "POST" else request.GET
     errors, status = {}, 200
     if request.method == "POST":
-        supplier_id = _int(data.get("supplier"))
+        supplier_id = id_or_none(data.get("supplier"))
         if supplier_id is None and len(suppliers) == 1:
             supplier_id = suppliers[0].pk
         supplier = next((org for org in suppliers if org.pk == supplier_id), None)
-        order = next((row for row in orders if row.pk == _int(data.get("order"))), None)
-        service = next((row for row in services if row.pk == _int(data.get("service"))), None)
+        order = next((row for row in orders if row.pk == id_or_none(data.get("order"))), None)
+        service = next((row for row in services if row.pk == id_or_none(data.get("service"))), None)
         try:
             if data.get("order") and order is None:
                 raise ServiceError(_("No such order."), code="not_found", field="order")
@@ -154,7 +154,7 @@ def _portal_detail(request, pk, *, status=200, error=None, body=""):
 @require_GET
 def portal_case_detail(request, pk):
     buyer_only(request)
-    merged = (Case.objects.filter(pk=_int(pk) or 0, buyer=request.organization,
+    merged = (Case.objects.filter(pk=id_or_none(pk) or 0, buyer=request.organization,
                                       status=CaseStatus.MERGED)
               .values_list("merged_into_id", "merged_into__buyer_id").first())
     if merged and merged[0] and merged[1] == request.organization.pk:
