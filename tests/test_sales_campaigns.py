@@ -131,7 +131,13 @@ def test_launch_snapshots_members_with_skips_and_reproducible_groups(org, owner)
     campaign = make_campaign(org, owner, segment)
     campaigns.campaign_launch(campaign=campaign, actor=owner)
     campaign.refresh_from_db()
-    assert campaign.status == CampaignStatus.SENDING and campaign.sent_at
+    # The launch itself copies nobody: it only marks the campaign as preparing.
+    assert campaign.status == CampaignStatus.PREPARING and campaign.sent_at
+    assert (campaign.recipients_expected, campaign.recipients_prepared) == (5, 0)
+    assert not CampaignRecipient.objects.filter(campaign=campaign).exists()
+    assert campaigns.campaign_prepare(campaign_id=campaign.pk) == 5
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.SENDING and campaign.recipients_prepared == 5
     rows = {r.contact_id: r for r in CampaignRecipient.objects.filter(campaign=campaign)}
     reasons = {name: rows[c.pk].skipped_reason for name, c in contacts.items()}
     assert reasons == {"ani": "unsubscribed", "budi": "", "citra": "no_consent",
@@ -143,7 +149,8 @@ def test_launch_snapshots_members_with_skips_and_reproducible_groups(org, owner)
         assert rows[contact.pk].variant_id == variants[index].pk
         assert len(rows[contact.pk].token) == 43
     assert all(r.sent_at is None for r in rows.values())
-    event = Event.objects.get(type="sales.campaign.launched")
+    assert Event.objects.get(type="sales.campaign.launched").payload["expected"] == 5
+    event = Event.objects.get(type="sales.campaign.prepared")
     assert event.payload["recipients"] == 5 and event.payload["skipped"] == 4
     with pytest.raises(campaigns.SalesError) as error:
         campaigns.campaign_launch(campaign=campaign, actor=owner)
@@ -160,6 +167,7 @@ def test_assignment_follows_weights_and_holdout(org, owner):
         {"name": "A", "weight": 3, "subject": "s", "body": "b"},
         {"name": "B", "weight": 1, "subject": "s", "body": "b"}])
     campaigns.campaign_launch(campaign=campaign, actor=owner)
+    campaigns.campaign_prepare(campaign_id=campaign.pk)
     names = dict(campaign.variants.values_list("id", "name"))
     counts = Counter(names.get(v, "holdout") for v in CampaignRecipient.objects.filter(
         campaign=campaign).values_list("variant_id", flat=True))
@@ -198,6 +206,7 @@ def test_send_over_smtp_with_unsubscribe_headers_tracking_and_reply_to(org, owne
     segment, contacts = small_world(org, owner)
     campaign = make_campaign(org, owner, segment)
     campaigns.campaign_launch(campaign=campaign, actor=owner)
+    campaigns.campaign_prepare(campaign_id=campaign.pk)
     recipient = CampaignRecipient.objects.get(campaign=campaign, contact=contacts["budi"])
     with smtp_sink() as (sink, port):
         smtp_settings(settings, port)
@@ -240,6 +249,7 @@ def test_sending_is_idempotent_per_recipient(org, owner, settings):
         for i in range(7)])
     campaign = make_campaign(org, owner, make_segment(org, contacts))
     campaigns.campaign_launch(campaign=campaign, actor=owner)
+    campaigns.campaign_prepare(campaign_id=campaign.pk)
     first = CampaignRecipient.objects.filter(campaign=campaign).order_by("id").first()
     # Someone (another worker) already claimed the first recipient.
     CampaignRecipient.objects.filter(pk=first.pk).update(sent_at=timezone.now())
@@ -259,6 +269,7 @@ def test_a_failing_mail_server_stops_sending_and_resume_finishes(org, owner, set
     segment, contacts = small_world(org, owner)
     campaign = make_campaign(org, owner, segment)
     campaigns.campaign_launch(campaign=campaign, actor=owner)
+    campaigns.campaign_prepare(campaign_id=campaign.pk)
     smtp_settings(settings, free_port())  # nobody listens there
     assert campaigns.campaign_send_batch(campaign_id=campaign.pk) is None
     campaign.refresh_from_db()
@@ -282,7 +293,7 @@ def test_launch_queues_the_sending_task(org, owner, settings,
     segment, _contacts = small_world(org, owner)
     campaign = make_campaign(org, owner, segment)
     with django_capture_on_commit_callbacks(execute=True):
-        campaigns.campaign_launch(campaign=campaign, actor=owner)
+        campaigns.campaign_launch(campaign=campaign, actor=owner)  # prepare, then send
     assert sorted(m.to[0] for m in mail.outbox) == ["ani@maju.example", "budi@maju.example"]
     assert mail.outbox[0].extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     campaign.refresh_from_db()
@@ -293,6 +304,7 @@ def test_cancel_stops_sending(org, owner):
     segment, _contacts = small_world(org, owner)
     campaign = make_campaign(org, owner, segment)
     campaigns.campaign_launch(campaign=campaign, actor=owner)
+    campaigns.campaign_prepare(campaign_id=campaign.pk)
     campaigns.campaign_cancel(campaign=campaign, actor=owner)
     assert campaigns.campaign_send(campaign_id=campaign.pk) == 0
     assert mail.outbox == []
@@ -308,6 +320,7 @@ def sent(org, owner):
     segment, contacts = small_world(org, owner)
     campaign = make_campaign(org, owner, segment)
     campaigns.campaign_launch(campaign=campaign, actor=owner)
+    campaigns.campaign_prepare(campaign_id=campaign.pk)
     campaigns.campaign_send(campaign_id=campaign.pk)
     return CampaignRecipient.objects.select_related("variant").get(
         campaign=campaign, contact=contacts["budi"])
@@ -359,6 +372,7 @@ def test_one_click_unsubscribe_post_suppresses_the_address(org, owner, sent):
     # The next campaign skips the address.
     again = make_campaign(org, owner, sent.campaign.segment, name="Lagi")
     campaigns.campaign_launch(campaign=again, actor=owner)
+    campaigns.campaign_prepare(campaign_id=again.pk)
     assert CampaignRecipient.objects.get(campaign=again, contact=sent.contact) \
         .skipped_reason == "unsubscribed"
     assert Client().get(reverse("sales:campaign_unsubscribe", args=["z" * 43])) \

@@ -2,9 +2,12 @@
 segment 404), update with version (409), variants, launch (twice 409), progress, counts,
 recipients (keyset, constant queries), cancel, the reply hook; outsiders see nothing."""
 
+import datetime
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from jalin.api.testing import ApiClient, bearer_token_for
 from jalin.sales import campaigns
@@ -47,10 +50,21 @@ def test_create_launch_and_read_progress(apis, org, owner):
     cid = data["id"]
     launched = owner_api.post(f"/sales/campaigns/{cid}/launch")
     assert launched.status_code == 200, launched.content
-    assert launched.json()["status"] == "sending"
-    assert launched.json()["progress"]["recipients"] == 5
+    # The launch answers at once: the snapshot of the segment runs in the background.
+    assert launched.json()["status"] == "preparing"
+    progress = launched.json()["progress"]
+    assert {key: progress[key] for key in ("phase", "prepared", "expected", "percent")} == {
+        "phase": "preparing", "prepared": 0, "expected": 5, "percent": 0}
     twice = owner_api.post(f"/sales/campaigns/{cid}/launch")
     assert twice.status_code == 409 and twice.json()["code"] == "already_launched"
+    campaigns.campaign_prepare(campaign_id=cid, batch_size=2, max_batches=1)
+    halfway = owner_api.get(f"/sales/campaigns/{cid}").json()
+    assert (halfway["status"], halfway["progress"]["prepared"],
+            halfway["progress"]["percent"]) == ("preparing", 2, 40)
+    campaigns.campaign_prepare(campaign_id=cid)
+    ready = owner_api.get(f"/sales/campaigns/{cid}").json()
+    assert ready["status"] == "sending" and ready["progress"]["phase"] == "sending"
+    assert ready["progress"]["recipients"] == 5 and ready["progress"]["prepared"] == 5
     campaigns.campaign_send(campaign_id=cid)
     read = owner_api.get(f"/sales/campaigns/{cid}").json()
     assert read["status"] == "sent"
@@ -129,6 +143,7 @@ def test_recipients_keyset_and_constant_queries(apis, org, owner):
     segment, _contacts = small_world(org, owner)
     cid = owner_api.post("/sales/campaigns", body(segment)).json()["id"]
     owner_api.post(f"/sales/campaigns/{cid}/launch")
+    campaigns.campaign_prepare(campaign_id=cid)
     first = owner_api.get(f"/sales/campaigns/{cid}/recipients", data={"limit": 2}).json()
     second = owner_api.get(f"/sales/campaigns/{cid}/recipients",
                            data={"limit": 2, "cursor": first["next_cursor"]}).json()
@@ -153,6 +168,7 @@ def test_reply_hook(apis, org, owner, outsider, other_org):
     segment, contacts = small_world(org, owner)
     cid = owner_api.post("/sales/campaigns", body(segment)).json()["id"]
     owner_api.post(f"/sales/campaigns/{cid}/launch")
+    campaigns.campaign_prepare(campaign_id=cid)
     campaigns.campaign_send(campaign_id=cid)
     recipient = CampaignRecipient.objects.get(campaign_id=cid, contact=contacts["budi"])
     raw = (f"From: budi@maju.example\r\nTo: {campaigns.reply_address(recipient.token)}\r\n"
@@ -173,3 +189,38 @@ def test_reply_hook(apis, org, owner, outsider, other_org):
                                    content_type="message/rfc822",
                                    headers={"Authorization": f"Bearer {member_api.token}"})
     assert empty.status_code == 422
+
+
+def test_schedule_unschedule_and_cancel(apis, org, owner):
+    owner_api, member_api, outsider_api = apis
+    segment, _contacts = small_world(org, owner)
+    data = owner_api.post("/sales/campaigns", body(segment)).json()
+    cid, version = data["id"], data["version"]
+    assert data["scheduled_for"] is None and data["progress"]["phase"] == "waiting"
+    url = f"/sales/campaigns/{cid}/schedule"
+    past = member_api.post(url, {"scheduled_for": "2020-01-01T09:00:00+07:00"})
+    assert past.status_code == 422, past.content
+    assert past.json()["errors"][0]["field"] == "scheduled_for"
+    assert member_api.post(url, {"scheduled_for": "tomorrow"}).status_code == 422
+    assert outsider_api.post(url, {"scheduled_for": "2099-01-01T09:00:00+07:00"}) \
+        .status_code == 404
+    assert Campaign.objects.get(pk=cid).status == "draft"
+    when = (timezone.now() + datetime.timedelta(days=2)).replace(microsecond=0)
+    scheduled = member_api.post(url, {"scheduled_for": when.isoformat(), "version": version})
+    assert scheduled.status_code == 200, scheduled.content
+    assert scheduled.json()["status"] == "scheduled"
+    assert datetime.datetime.fromisoformat(scheduled.json()["scheduled_for"]) == when
+    stale = member_api.post(url, {"scheduled_for": when.isoformat(), "version": version})
+    assert stale.status_code == 409
+    # Not editable while scheduled; back to draft, then scheduled again and cancelled.
+    assert member_api.patch(f"/sales/campaigns/{cid}", {
+        "version": scheduled.json()["version"], "name": "x"}).status_code == 409
+    draft = member_api.post(f"/sales/campaigns/{cid}/unschedule", {})
+    assert draft.status_code == 200 and draft.json()["status"] == "draft"
+    assert draft.json()["scheduled_for"] is None
+    assert member_api.post(f"/sales/campaigns/{cid}/unschedule", {}).status_code == 409
+    member_api.post(url, {"scheduled_for": when.isoformat()})
+    cancelled = member_api.post(f"/sales/campaigns/{cid}/cancel", {})
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    assert member_api.post(url, {"scheduled_for": when.isoformat()}).status_code == 409
+    assert not CampaignRecipient.objects.filter(campaign_id=cid).exists()

@@ -83,10 +83,23 @@ def test_edit_variants_and_launch_shows_progress(org, owner, owner_client):
     assert launch.status_code == 302
     page = owner_client.get(reverse("sales:campaign_detail", args=[campaign.pk]))
     assert b'id="campaign-progress"' in page.content and b"hx-trigger" in page.content
+    assert b'data-phase="preparing"' in page.content
     twice = owner_client.post(reverse("sales:campaign_launch", args=[campaign.pk]))
     assert twice.status_code == 409
+    progress_url = reverse("sales:campaign_progress", args=[campaign.pk])
+    progress = owner_client.get(progress_url)
+    assert b"0 of about 5 segment members prepared (0 %)" in progress.content
+    assert b"hx-trigger" in progress.content and b'hx-swap-oob="true">Preparing' in \
+        progress.content
+    campaigns.campaign_prepare(campaign_id=campaign.pk, batch_size=3, max_batches=1)
+    progress = owner_client.get(progress_url)
+    assert b"3 of about 5 segment members prepared (60 %)" in progress.content
+    campaigns.campaign_prepare(campaign_id=campaign.pk)
+    progress = owner_client.get(progress_url)
+    assert b"0 of 2 sent (0 %)" in progress.content and b"hx-trigger" in progress.content
+    assert b'hx-swap-oob="true">Sending' in progress.content
     campaigns.campaign_send(campaign_id=campaign.pk)
-    progress = owner_client.get(reverse("sales:campaign_progress", args=[campaign.pk]))
+    progress = owner_client.get(progress_url)
     assert b"2 of 2 sent (100 %)" in progress.content and b"hx-trigger" not in progress.content
     # An edited page of a launched campaign redirects back to the detail.
     assert owner_client.get(edit).status_code == 302
@@ -125,6 +138,7 @@ def offer(org, owner):
                                         "body": "Khusus bulan ini.",
                                         "offer_url": "/hub/catalog/"}])
     campaigns.campaign_launch(campaign=campaign, actor=owner)
+    campaigns.campaign_prepare(campaign_id=campaign.pk)
     campaigns.campaign_send(campaign_id=campaign.pk)
     return {"campaign": campaign, "buyer": buyer, "lina": lina, "dedi": dedi}
 

@@ -426,6 +426,36 @@ def contact_delete(*, contact, actor, version=None):
     return locked
 
 
+def contact_email_opt_out(*, organization, contact_id, actor=None, reason="", source=""):
+    """The contact withdrew consent to e-mail (e.g. unsubscribed from a campaign): clear
+    `email_opt_in`, stamp `email_opt_in_at`, audit it and put it on the timeline (event
+    `crm.contact.consent_withdrawn`). Works on archived contacts too (consent is a fact, not
+    an edit). Idempotent: returns False when there was no consent to withdraw (or no such
+    contact in the organization)."""
+    with transaction.atomic():
+        locked = (Contact.objects.select_for_update()
+                  .filter(organization=organization, pk=contact_id).first())
+        if locked is None or not locked.email_opt_in:
+            return False
+        now = timezone.now()
+        locked.email_opt_in = False
+        locked.email_opt_in_at = now
+        locked.updated_at = now
+        locked.version += 1
+        locked.save(update_fields=["email_opt_in", "email_opt_in_at", "updated_at", "version"])
+        audit_record(actor=actor, organization=organization,
+                     action="crm.contact.consent_withdrawn", obj=locked,
+                     before={"email_opt_in": True},
+                     after={"email_opt_in": False, "reason": reason[:300],
+                            "source": source[:50]})
+        emit_event(type="crm.contact.consent_withdrawn", organization=organization,
+                   aggregate=locked, actor=actor,
+                   payload={"changed": ["email_opt_in"], "account_id": locked.account_id,
+                            "contact_id": locked.pk, "title": locked.full_name[:120],
+                            "reason": reason[:300], "source": source[:50]})
+    return True
+
+
 # --- Custom field definitions --------------------------------------------------------------
 
 

@@ -26,7 +26,11 @@ class SalesConfig(AppConfig):
         from jalin.service.portal import PortalLink, register_portal_link
         from jalin.tenancy.roles import SERVICE_VIEW
 
-        from .campaigns import portal_offer_unseen_count
+        from .campaigns import campaigns_launch_due, portal_offer_unseen_count
+
+        # Campaigns: scheduled ones launch when due; a stalled preparation is queued again.
+        register_housekeeping("sales.campaigns_launch_due", campaigns_launch_due,
+                              every_seconds=60)
 
         # Campaigns: portal offers shown to the targeted buyers (count = offers not seen yet).
         register_portal_link(PortalLink(

@@ -280,8 +280,8 @@ def campaign_results(campaign, *, now=None):
     window_ends = (last_sent + datetime.timedelta(days=campaign.attribution_days)
                    if last_sent else None)
     window_closed = bool(window_ends and now >= window_ends)
-    if campaign.status in ("draft", "scheduled", "sending"):
-        warning = "sending" if campaign.status == "sending" else "not_sent"
+    if campaign.status in ("draft", "scheduled", "preparing", "sending"):
+        warning = "sending" if campaign.status in ("preparing", "sending") else "not_sent"
     else:
         warning = experiment_stats.peeking_warning(
             planned_per_group=planned, smallest_group=smallest, window_closed=window_closed)

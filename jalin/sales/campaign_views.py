@@ -8,6 +8,8 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -201,8 +203,22 @@ def _detail_context(request, campaign):
                                              aggregate_id=str(campaign.pk))
                         .order_by("-id")[:50]),
         "can_edit": has_perm(request.membership, SALES_EDIT),
-        "running": campaign.status == CampaignStatus.SENDING and not campaign.send_error,
+        "running": _running(campaign),
+        "schedule_value": _local_input(campaign.scheduled_at),
+        "schedule_min": _local_input(timezone.now()),
     }
+
+
+def _running(campaign):
+    """Whether the progress section keeps polling: preparing or sending, not stopped."""
+    return campaign.status in campaigns.ACTIVE and not campaign.send_error
+
+
+def _local_input(moment):
+    """A datetime-local input's value in the current time zone."""
+    if moment is None:
+        return ""
+    return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M")
 
 
 @org_required(SALES_VIEW)
@@ -215,10 +231,12 @@ def campaign_detail(request, pk):
 @org_required(SALES_VIEW)
 @require_GET
 def campaign_progress(request, pk):
+    """The progress section alone (htmx polls it while the campaign prepares or sends; the
+    status badge is swapped out of band, and polling stops once it is done)."""
     campaign = _campaign(request, pk)
     return render(request, "sales/_campaign_progress.html", {
         "campaign": campaign, "progress": campaigns.campaign_progress(campaign),
-        "running": campaign.status == CampaignStatus.SENDING and not campaign.send_error})
+        "running": _running(campaign), "oob_status": True})
 
 
 def _action(request, pk, func, success):
@@ -230,9 +248,11 @@ def _action(request, pk, func, success):
         return redirect("sales:campaign_detail", pk=campaign.pk)
     except (ValidationError, TenancyError) as exc:
         context = _detail_context(request, campaign)
-        context["error"] = " ".join(_errors(exc).values())
+        errors = _errors(exc)
+        context["error"] = " ".join(errors.values())
+        context["error_field"] = next(iter(errors), "")
         code = 409 if getattr(exc, "code", "") in ("already_launched", "not_cancellable",
-                                                    "not_sending") else 400
+                                                    "not_sending", "not_scheduled") else 400
         return render(request, "sales/campaign_detail.html", context, status=code)
     messages.success(request, success)
     return redirect("sales:campaign_detail", pk=campaign.pk)
@@ -243,7 +263,40 @@ def _action(request, pk, func, success):
 def campaign_launch(request, pk):
     return _action(request, pk, lambda c: campaigns.campaign_launch(campaign=c,
                                                                      actor=request.user),
-                   _("Campaign launched: sending has started."))
+                   _("Campaign launched: the recipients are being prepared, then sending "
+                     "starts."))
+
+
+def _schedule_time(value):
+    """The form's datetime-local value (in the current time zone)."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        moment = parse_datetime(value)
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise ValidationError({"scheduled_for": [_("Enter a date and time.")]})
+    return moment
+
+
+@org_required(SALES_EDIT)
+@require_POST
+def campaign_schedule(request, pk):
+    return _action(request, pk, lambda c: campaigns.campaign_schedule(
+        campaign=c, actor=request.user,
+        scheduled_for=_schedule_time(request.POST.get("scheduled_for")),
+        version=int_param(request.POST.get("version"))),
+        _("Campaign scheduled."))
+
+
+@org_required(SALES_EDIT)
+@require_POST
+def campaign_unschedule(request, pk):
+    return _action(request, pk, lambda c: campaigns.campaign_unschedule(
+        campaign=c, actor=request.user, version=int_param(request.POST.get("version"))),
+        _("Campaign unscheduled: it is a draft again."))
 
 
 @org_required(SALES_EDIT)

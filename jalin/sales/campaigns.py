@@ -3,22 +3,33 @@ delivery, opens, clicks, replies and unsubscribes.
 
 Every service is keyword-only, owns its transaction, writes the audit log and emits a
 `sales.campaign.*` event (`created`, `updated`, `variant_added`, `variant_updated`,
-`variant_removed`, `launched`, `sent`, `cancelled`, `unsubscribed`, `replied`).
+`variant_removed`, `scheduled`, `unscheduled`, `launched`, `prepared`, `sent`, `cancelled`,
+`unsubscribed`, `replied`).
 
 - A campaign is edited while it is a draft; at least one variant always exists. A stale
   `version` raises `StaleVersion` (409); anything else that cannot be done raises
   `SalesError` / Django's `ValidationError` (422, nothing written).
-- `campaign_launch` locks the campaign (a second launch is refused, 409), snapshots the
-  segment's members into `CampaignRecipient` rows in batches (set-based: one query reads the
-  members with their consent and suppression, `bulk_create` writes them), each with its
-  variant from `experiment_stats.assign_group(seed, contact id, weights, holdout)` — the same
-  contact lands in the same group however often the assignment is computed. E-mail recipients
-  without an address, without `email_opt_in` consent, or in `EmailSuppression` (reason
-  `unsubscribed` → skipped as unsubscribed) are kept with a `skipped_reason` and never sent;
-  portal offers skip contacts whose account is not linked to a hub buyer. Skipped contacts
-  are out of every arm, the holdout included. Holdout recipients (variant null) receive
-  nothing; their `sent_at` is the launch time, so attribution windows start where the
-  variants' do.
+- `campaign_schedule` checks a draft as a launch would and sets it to launch at a future
+  time (status `scheduled`); the `sales.campaigns_launch_due` housekeeping job (every
+  minute) launches the due ones. `campaign_unschedule` returns it to draft; cancel works too.
+- `campaign_launch` locks the campaign (a second launch is refused, 409), marks it
+  `preparing` with the segment's stored member count as the expected size, and queues the
+  background task `campaign_tasks.campaign_prepare`: the request does no per-member work.
+- The preparation (`campaign_prepare_batch`) copies the segment's members into
+  `CampaignRecipient` rows in batches, each batch in one transaction holding the campaign
+  row together with its resume point (`prepare_cursor`, the last contact id copied): a
+  worker that dies loses only its open batch, a second worker at the same time continues
+  after the first one's rows, and (campaign, contact) is unique. One query reads a batch of
+  members with their consent and suppression; COPY (PostgreSQL) or `bulk_create` writes
+  them, each with its variant from `experiment_stats.assign_group(seed, contact id,
+  weights, holdout)` — the same contact lands in the same group however often the
+  assignment is computed. E-mail recipients without an address, without `email_opt_in`
+  consent, or in `EmailSuppression` (reason `unsubscribed` → skipped as unsubscribed) are
+  kept with a `skipped_reason` and never sent; portal offers skip contacts whose account is
+  not linked to a hub buyer. Skipped contacts are out of every arm, the holdout included.
+  Holdout recipients (variant null) receive nothing; their `sent_at` is the launch time, so
+  attribution windows start where the variants' do. The last batch switches the campaign to
+  `sending` and queues the sending.
 - Sending is a background task (`campaign_tasks.campaign_send`) that works in batches; each
   recipient is claimed with `UPDATE ... SET sent_at = now WHERE sent_at IS NULL` in its own
   transaction, so a retried or parallel run never mails anyone twice; a failed send rolls
@@ -26,12 +37,15 @@ Every service is keyword-only, owns its transaction, writes the audit log and em
   `List-Unsubscribe` + `List-Unsubscribe-Post` header (RFC 8058), an open pixel, click
   links that redirect only to the variant's own links, and a `Reply-To` carrying the
   recipient's token (`<reply local part>+<token>@<domain>`) so replies are recognized.
+- Unsubscribing puts the address on the suppression list and withdraws the contact's CRM
+  consent (`email_opt_in`, through the CRM's service: audited, on the contact's timeline).
 - Portal offers are "sent" by making them visible: the buyer users of the recipients'
   linked buyer organizations see the variant's offer in the portal (views and clicks
   tracked).
 """
 
 import contextlib
+import datetime
 import email
 import email.policy
 import html
@@ -54,6 +68,7 @@ from django.utils.translation import gettext as _
 from jalin.core.audit import audit_record
 from jalin.core.bulkload import TableWriter
 from jalin.core.events import emit_event
+from jalin.crm.services import contact_email_opt_out
 from jalin.hub.models import Promotion
 from jalin.tenancy.services import StaleVersion
 
@@ -80,8 +95,13 @@ CAMPAIGN_FIELDS = (
 VARIANT_FIELDS = ("name", "weight", "subject", "body", "offer_url")
 MAX_VARIANTS = 10
 SNAPSHOT_BATCH = 1000
+# Segment members copied into recipients per transaction of the background preparation.
+PREPARE_BATCH = 5000
+# A preparation with no committed batch for this long is queued again by the scheduler.
+PREPARE_STALL = datetime.timedelta(minutes=10)
+MAX_SCHEDULE_DAYS = 366
 SEND_BATCH = 100
-ACTIVE = (CampaignStatus.SENDING,)
+ACTIVE = (CampaignStatus.PREPARING, CampaignStatus.SENDING)
 LINK_RE = re.compile(r"https?://[^\s<>\"'()\[\]]+")
 TRAILING = ".,;:!?"
 PLACEHOLDERS = ("first_name", "last_name", "account")
@@ -466,36 +486,64 @@ def _members(campaign):
                          "suppression"))
 
 
-def _member_rows(campaign):
-    """The members in keyset chunks by contact id (a server-side cursor made PostgreSQL pick
-    a fast-start plan 100 times slower than the plain query)."""
-    last = 0
-    while True:
-        rows = list(_members(campaign).filter(contact_id__gt=last)[:SNAPSHOT_BATCH * 5])
-        yield from rows
-        if len(rows) < SNAPSHOT_BATCH * 5:
-            return
-        last = rows[-1][0]
-
-
 def campaign_launch(*, campaign, actor, now=None):
-    """Snapshot the segment into recipients (variants assigned reproducibly, skips recorded)
-    and start sending in the background. A campaign launches once (409 otherwise)."""
+    """Launch a draft (or scheduled) campaign: checked, marked "preparing" and handed to the
+    background task that snapshots the segment (`campaign_prepare`) and then sends. Fast
+    whatever the segment's size. A campaign launches once (409 otherwise)."""
     organization = campaign.organization
     now = now or timezone.now()
     with transaction.atomic():
-        locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
-        if locked.status != CampaignStatus.DRAFT:
+        locked = (Campaign.objects.select_for_update(of=("self",)).select_related("segment")
+                  .get(pk=campaign.pk))
+        if locked.status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
             raise SalesError(_("This campaign has already been launched."),
                              code="already_launched", field="status")
         variants = list(locked.variants.order_by("id"))
         _launch_problems(locked, variants)
+        scheduled = locked.status == CampaignStatus.SCHEDULED
+        locked.status = CampaignStatus.PREPARING
+        locked.sent_at = now
+        locked.send_error = ""
+        # The segment keeps its member count (refreshed with it): an estimate for the
+        # progress bar, never a COUNT(*) of a million rows in the request.
+        locked.recipients_expected = locked.segment.member_count
+        locked.recipients_prepared = 0
+        locked.prepare_cursor = 0
+        locked.progress_at = now
+        locked.version += 1
+        locked.save(update_fields=["status", "sent_at", "send_error", "recipients_expected",
+                                   "recipients_prepared", "prepare_cursor", "progress_at",
+                                   "version"])
+        after = {"expected": locked.recipients_expected, "scheduled": scheduled}
+        audit_record(actor=actor, organization=organization, action="sales.campaign.launched",
+                     obj=locked, after=after)
+        emit_event(type="sales.campaign.launched", organization=organization,
+                   aggregate=locked, actor=_user(actor), payload={"name": locked.name, **after})
+        transaction.on_commit(lambda: _enqueue_prepare(locked.pk))
+    return locked
+
+
+def campaign_prepare_batch(*, campaign_id, batch_size=PREPARE_BATCH, now=None):
+    """Copy the next `batch_size` segment members into recipients, in one transaction that
+    holds the campaign row: the rows and the resume point (`prepare_cursor`, the last contact
+    id copied) commit together, so a worker that dies loses only its uncommitted batch and a
+    second worker running at the same time waits and continues after the first one's rows
+    (no duplicates; the (campaign, contact) constraint is the backstop). Each recipient gets
+    its variant from `experiment_stats.assign_group(seed, contact id, ...)`, skips are
+    recorded. The last batch switches the campaign to "sending" and queues the sending.
+    Returns the rows written, or None when the campaign is not preparing."""
+    with transaction.atomic():
+        locked = (Campaign.objects.select_for_update(of=("self",))
+                  .select_related("organization").filter(pk=campaign_id).first())
+        if locked is None or locked.status != CampaignStatus.PREPARING:
+            return None
+        variants = list(locked.variants.order_by("id"))
         weights = [variant.weight for variant in variants]
-        counts = {"recipients": 0, "skipped": 0, "holdout": 0}
+        rows = list(_members(locked).filter(contact_id__gt=locked.prepare_cursor)[:batch_size])
         # COPY on PostgreSQL, bulk_create elsewhere (the ORM's per-object cost dominated).
         writer = TableWriter(CampaignRecipient, batch=SNAPSHOT_BATCH, out=io.StringIO())
         for (contact_id, address, opt_in, member_account, contact_account, member_buyer,
-             contact_buyer, suppression) in _member_rows(locked):
+             contact_buyer, suppression) in rows:
             index = experiment_stats.assign_group(
                 seed=locked.seed, key=contact_id, weights=weights,
                 holdout_percent=locked.holdout_percent)
@@ -508,23 +556,57 @@ def campaign_launch(*, campaign, actor, now=None):
                 "campaign_id": locked.pk, "variant_id": None if holdout else variants[index].pk,
                 "contact_id": contact_id, "account_id": account_id, "buyer_id": buyer_id,
                 "email": address or "", "token": secrets.token_urlsafe(32),
-                "skipped_reason": reason, "sent_at": now if holdout and not reason else None})
-            counts["recipients"] += 1
-            counts["skipped"] += bool(reason)
-            counts["holdout"] += holdout and not reason
+                "skipped_reason": reason,
+                # The holdout gets nothing; its attribution window starts at the launch.
+                "sent_at": locked.sent_at if holdout and not reason else None})
         writer.flush()
-        locked.status = CampaignStatus.SENDING
-        locked.sent_at = now
-        locked.send_error = ""
-        locked.version += 1
-        locked.save(update_fields=["status", "sent_at", "send_error", "version"])
-        audit_record(actor=actor, organization=organization, action="sales.campaign.launched",
-                     obj=locked, after=counts)
-        emit_event(type="sales.campaign.launched", organization=organization,
-                   aggregate=locked, actor=_user(actor),
-                   payload={"name": locked.name, **counts})
-        transaction.on_commit(lambda: _enqueue(locked.pk))
-    return locked
+        if rows:
+            locked.prepare_cursor = rows[-1][0]
+            locked.recipients_prepared += len(rows)
+        locked.progress_at = now or timezone.now()
+        fields = ["prepare_cursor", "recipients_prepared", "progress_at"]
+        if len(rows) < batch_size:
+            _prepared(locked)
+            fields += ["status", "version"]
+        locked.save(update_fields=fields)
+    return len(rows)
+
+
+def _prepared(locked):
+    """The snapshot is complete: count it once, start sending (inside the batch's
+    transaction)."""
+    counts = CampaignRecipient.objects.filter(campaign_id=locked.pk).aggregate(
+        recipients=Count("id"), skipped=Count("id", filter=~Q(skipped_reason="")),
+        holdout=Count("id", filter=Q(variant__isnull=True, skipped_reason="")))
+    locked.status = CampaignStatus.SENDING
+    locked.version += 1
+    audit_record(actor=None, organization=locked.organization,
+                 action="sales.campaign.prepared", obj=locked, after=counts)
+    emit_event(type="sales.campaign.prepared", organization=locked.organization,
+               aggregate=locked, payload={"name": locked.name, **counts})
+    transaction.on_commit(lambda: _enqueue(locked.pk))
+
+
+def campaign_prepare(*, campaign_id, batch_size=PREPARE_BATCH, max_batches=None):
+    """The whole snapshot, batch after batch (progress is visible between batches); safe to
+    run again or twice at once. Returns the rows written by this run."""
+    total = 0
+    batches = 0
+    while max_batches is None or batches < max_batches:
+        written = campaign_prepare_batch(campaign_id=campaign_id, batch_size=batch_size)
+        if written is None:
+            break
+        total += written
+        batches += 1
+        if written < batch_size:
+            break
+    return total
+
+
+def _enqueue_prepare(campaign_id):
+    from .campaign_tasks import campaign_prepare
+
+    campaign_prepare.enqueue(campaign_id=campaign_id)
 
 
 def _enqueue(campaign_id):
@@ -533,30 +615,139 @@ def _enqueue(campaign_id):
     campaign_send.enqueue(campaign_id=campaign_id)
 
 
-def campaign_resume(*, campaign, actor):
-    """Queue the sending again (after an interrupted or failed run); safe to repeat."""
+# --- Scheduling --------------------------------------------------------------------------
+
+
+def _check_schedule_time(scheduled_for, now):
+    if scheduled_for in (None, ""):
+        raise _invalid("scheduled_for", _("Choose when to send the campaign."),
+                       code="required")
+    if timezone.is_naive(scheduled_for):
+        scheduled_for = timezone.make_aware(scheduled_for)
+    if scheduled_for <= now:
+        raise _invalid("scheduled_for", _("Choose a time in the future."), code="past")
+    if scheduled_for > now + datetime.timedelta(days=MAX_SCHEDULE_DAYS):
+        raise _invalid("scheduled_for", _("Schedule at most %(days)d days ahead.")
+                       % {"days": MAX_SCHEDULE_DAYS}, code="too_far")
+    return scheduled_for
+
+
+def campaign_schedule(*, campaign, actor, scheduled_for, version=None, now=None):
+    """Launch a draft later, at `scheduled_for` (a future time; naive times are in the
+    current time zone). Checked now as a launch would be; a scheduled campaign is no longer
+    edited (unschedule it first) and can be rescheduled, launched at once or cancelled."""
+    organization = campaign.organization
+    now = now or timezone.now()
+    scheduled_for = _check_schedule_time(scheduled_for, now)
     with transaction.atomic():
         locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
-        if locked.status != CampaignStatus.SENDING:
+        if version is not None and locked.version != version:
+            raise StaleVersion()
+        if locked.status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
+            raise SalesError(_("This campaign has already been launched."),
+                             code="already_launched", field="status")
+        _launch_problems(locked, list(locked.variants.order_by("id")))
+        before = {"status": locked.status, "scheduled_for": locked.scheduled_at}
+        locked.status = CampaignStatus.SCHEDULED
+        locked.scheduled_at = scheduled_for
+        locked.version += 1
+        locked.save(update_fields=["status", "scheduled_at", "version"])
+        after = {"status": locked.status, "scheduled_for": scheduled_for}
+        audit_record(actor=actor, organization=organization, action="sales.campaign.scheduled",
+                     obj=locked, before=_jsonable(before), after=_jsonable(after))
+        emit_event(type="sales.campaign.scheduled", organization=organization,
+                   aggregate=locked, actor=_user(actor),
+                   payload={"name": locked.name, "scheduled_for": scheduled_for.isoformat()})
+    return locked
+
+
+def campaign_unschedule(*, campaign, actor, version=None):
+    """A scheduled campaign goes back to draft (to be edited or launched by hand)."""
+    organization = campaign.organization
+    with transaction.atomic():
+        locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if version is not None and locked.version != version:
+            raise StaleVersion()
+        if locked.status != CampaignStatus.SCHEDULED:
+            raise SalesError(_("Only a scheduled campaign can be unscheduled."),
+                             code="not_scheduled", field="status")
+        before = {"scheduled_for": locked.scheduled_at}
+        locked.status = CampaignStatus.DRAFT
+        locked.scheduled_at = None
+        locked.version += 1
+        locked.save(update_fields=["status", "scheduled_at", "version"])
+        audit_record(actor=actor, organization=organization,
+                     action="sales.campaign.unscheduled", obj=locked, before=_jsonable(before))
+        emit_event(type="sales.campaign.unscheduled", organization=organization,
+                   aggregate=locked, actor=_user(actor), payload={"name": locked.name})
+    return locked
+
+
+def campaigns_launch_due(*, now=None, limit=100):
+    """The scheduler (a housekeeping job, every minute): launch the scheduled campaigns
+    whose time has come, and queue again the preparations that made no progress for
+    `PREPARE_STALL` (a worker died: the snapshot resumes where it stopped). A campaign that
+    cannot launch keeps its reason in `send_error` and stays scheduled."""
+    now = now or timezone.now()
+    due = list(Campaign.objects.filter(status=CampaignStatus.SCHEDULED, scheduled_at__lte=now)
+               .select_related("organization").order_by("scheduled_at", "id")[:limit])
+    launched = 0
+    for campaign in due:
+        try:
+            campaign_launch(campaign=campaign, actor=None, now=now)
+        except SalesError as error:
+            if error.code != "already_launched":  # someone launched it meanwhile
+                _schedule_failed(campaign, error)
+            continue
+        except ValidationError as error:
+            _schedule_failed(campaign, error)
+            continue
+        launched += 1
+    stalled = list(Campaign.objects.filter(status=CampaignStatus.PREPARING,
+                                           progress_at__lt=now - PREPARE_STALL)
+                   .values_list("pk", flat=True)[:limit])
+    for campaign_id in stalled:
+        Campaign.objects.filter(pk=campaign_id, status=CampaignStatus.PREPARING).update(
+            progress_at=now)
+        transaction.on_commit(lambda campaign_id=campaign_id: _enqueue_prepare(campaign_id))
+    if launched or stalled:
+        return {"launched": launched, "requeued": len(stalled)}
+    return None
+
+
+def _schedule_failed(campaign, error):
+    messages = getattr(error, "messages", None) or [str(error)]
+    Campaign.objects.filter(pk=campaign.pk, status=CampaignStatus.SCHEDULED).update(
+        send_error=" ".join(str(message) for message in messages)[:300])
+
+
+def campaign_resume(*, campaign, actor):
+    """Queue the preparation or the sending again (after an interrupted or failed run); safe
+    to repeat: nobody is copied or mailed twice."""
+    with transaction.atomic():
+        locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if locked.status not in ACTIVE:
             raise SalesError(_("Only a campaign that is sending can be resumed."),
                              code="not_sending", field="status")
         locked.send_error = ""
         locked.save(update_fields=["send_error"])
         audit_record(actor=actor, organization=locked.organization,
                      action="sales.campaign.resumed", obj=locked)
-        transaction.on_commit(lambda: _enqueue(locked.pk))
+        enqueue = _enqueue_prepare if locked.status == CampaignStatus.PREPARING else _enqueue
+        transaction.on_commit(lambda: enqueue(locked.pk))
     return locked
 
 
 def campaign_cancel(*, campaign, actor, version=None):
-    """Stop a draft or sending campaign: whoever has not been sent to yet gets nothing."""
+    """Stop a draft, scheduled, preparing or sending campaign: whoever has not been sent to
+    yet gets nothing (a preparation stops at its next batch)."""
     organization = campaign.organization
     with transaction.atomic():
         locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
         if version is not None and locked.version != version:
             raise StaleVersion()
         if locked.status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED,
-                                 CampaignStatus.SENDING):
+                                 CampaignStatus.PREPARING, CampaignStatus.SENDING):
             raise SalesError(_("This campaign can no longer be cancelled."),
                              code="not_cancellable", field="status")
         before = locked.status
@@ -749,7 +940,18 @@ def campaign_send(*, campaign_id, batch_size=SEND_BATCH, max_batches=None, conne
 
 
 def campaign_progress(campaign):
-    """Counts for the progress bar, in one aggregate query."""
+    """Counts for the progress bar. While preparing: the campaign's own counters (members
+    copied of those expected), no query. Then one aggregate query over the recipients.
+    `phase` is "waiting" (draft, scheduled), "preparing", "sending" or "done"."""
+    expected = max(campaign.recipients_expected, campaign.recipients_prepared)
+    prepare = {"prepared": campaign.recipients_prepared, "expected": expected}
+    if campaign.status == CampaignStatus.PREPARING:
+        percent = min(99, 100 * campaign.recipients_prepared // expected) if expected else 0
+        return {"phase": "preparing", "recipients": campaign.recipients_prepared, "skipped": 0,
+                "holdout": 0, "to_send": 0, "sent": 0, "percent": percent, **prepare}
+    if campaign.status in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
+        return {"phase": "waiting", "recipients": 0, "skipped": 0, "holdout": 0,
+                "to_send": 0, "sent": 0, "percent": 0, **prepare}
     row = CampaignRecipient.objects.filter(campaign_id=campaign.pk).aggregate(
         recipients=Count("id"),
         skipped=Count("id", filter=~Q(skipped_reason="")),
@@ -760,6 +962,8 @@ def campaign_progress(campaign):
     )
     row["percent"] = round(100 * row["sent"] / row["to_send"]) if row["to_send"] else (
         100 if campaign.status in (CampaignStatus.SENT, CampaignStatus.COMPLETED) else 0)
+    row["phase"] = "sending" if campaign.status == CampaignStatus.SENDING else "done"
+    row.update(prepare)
     return row
 
 
@@ -821,7 +1025,9 @@ def recipient_clicked(*, recipient, index, now=None):
 
 def recipient_unsubscribe(*, recipient, now=None, source="link"):
     """Unsubscribe (idempotent): the address goes on the organization's suppression list and
-    no campaign mails it again. Returns True the first time."""
+    no campaign mails it again, and the contact's CRM consent is withdrawn
+    (`crm.services.contact_email_opt_out`: `email_opt_in` off, audited, on its timeline), so
+    every later campaign skips it. Returns True the first time."""
     now = now or timezone.now()
     campaign = recipient.campaign
     organization = campaign.organization
@@ -840,6 +1046,9 @@ def recipient_unsubscribe(*, recipient, now=None, source="link"):
             except IntegrityError:
                 pass  # a parallel request suppressed it
         if first:
+            contact_email_opt_out(
+                organization=organization, contact_id=locked.contact_id,
+                reason=campaign.name, source="campaign_unsubscribe")
             audit_record(actor=None, organization=organization,
                          action="sales.campaign.unsubscribed", obj=campaign,
                          after={"recipient_id": locked.pk, "contact_id": locked.contact_id,

@@ -53,6 +53,7 @@ def seed_campaigns(*, organization, actor):
                          "berlaku untuk Anda: https://sinar.example/katalog\n\nSalam,\nSinar"},
             ])
         campaigns.campaign_launch(campaign=campaign, actor=actor, now=launched_at)
+        campaigns.campaign_prepare(campaign_id=campaign.pk)
         campaigns.campaign_send(campaign_id=campaign.pk, connection=DummyBackend(),
                                 now=launched_at)
         sent = list(CampaignRecipient.objects.filter(
@@ -82,6 +83,7 @@ def seed_campaigns(*, organization, actor):
                      "body": "Khusus pelanggan hub Sinar: potongan 10% untuk semua semen dan "
                              "cat sampai akhir bulan.", "offer_url": "/hub/"}])
             campaigns.campaign_launch(campaign=campaign, actor=actor)
+            campaigns.campaign_prepare(campaign_id=campaign.pk)
             campaigns.campaign_send(campaign_id=campaign.pk)
             created += 1
     return created

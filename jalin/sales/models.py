@@ -696,6 +696,8 @@ class CampaignChannel(models.TextChoices):
 class CampaignStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
     SCHEDULED = "scheduled", _("Scheduled")
+    # Launched: the segment is being copied into recipients in the background.
+    PREPARING = "preparing", _("Preparing")
     SENDING = "sending", _("Sending")
     SENT = "sent", _("Sent")
     COMPLETED = "completed", _("Completed")
@@ -742,8 +744,17 @@ class Campaign(models.Model):
     minimum_detectable_effect = models.DecimalField(
         _("smallest lift worth detecting (percentage points)"), max_digits=6, decimal_places=3,
         null=True, blank=True)
+    # When a scheduled campaign launches (the API calls it `scheduled_for`).
     scheduled_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # The background snapshot of the segment (status "preparing"): how many members were
+    # expected (the segment's stored count at launch: an estimate, no COUNT(*)), how many are
+    # copied so far, the last contact id copied (the resume point) and when a batch last
+    # committed (a stalled preparation is queued again).
+    recipients_expected = models.PositiveIntegerField(default=0)
+    recipients_prepared = models.PositiveIntegerField(default=0)
+    prepare_cursor = models.BigIntegerField(default=0)
+    progress_at = models.DateTimeField(null=True, blank=True)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
                               blank=True, related_name="+")
     budget = models.DecimalField(_("budget"), null=True, blank=True, **MONEY)
@@ -759,6 +770,9 @@ class Campaign(models.Model):
         indexes = [
             models.Index(fields=["organization", "status", "-id"],
                          name="sales_campaign_org_status"),
+            # The scheduler's "due campaigns" (and stalled preparations): few rows.
+            models.Index(fields=["status", "scheduled_at"], name="sales_campaign_due",
+                         condition=models.Q(status__in=["scheduled", "preparing"])),
         ]
 
     def __str__(self):

@@ -92,6 +92,7 @@ def test_buyer_follows_a_portal_offer(browser, page, live_server, org, owner, co
                                         "body": "Khusus bulan ini.",
                                         "offer_url": "/service/"}])
     campaigns.campaign_launch(campaign=campaign, actor=owner)
+    campaigns.campaign_prepare(campaign_id=campaign.pk)
     campaigns.campaign_send(campaign_id=campaign.pk)
     sign_in(page, live_server, "lina")
     page.goto(live_server.url + reverse("service:home"))

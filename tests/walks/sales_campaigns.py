@@ -17,6 +17,10 @@ ROUTES = {
                                               methods=("POST",)),
     "sales/campaigns/<int:pk>/resume/": Route(REFUSE, kwargs={"pk": "sales_campaign"},
                                               methods=("POST",)),
+    "sales/campaigns/<int:pk>/schedule/": Route(REFUSE, kwargs={"pk": "sales_campaign"},
+                                                methods=("POST",)),
+    "sales/campaigns/<int:pk>/unschedule/": Route(REFUSE, kwargs={"pk": "sales_campaign"},
+                                                  methods=("POST",)),
     # Public by design (links in the e-mail; the token is the credential); unknown → 404 or,
     # for the pixel, the same GIF.
     "sales/o/<str:token>.gif": Route(PUBLIC, kwargs={"token": "bogus"}, methods=("GET",)),
@@ -43,6 +47,11 @@ ROUTES = {
         REFUSE, kwargs={"campaign_id": "sales_campaign"}, methods=("POST",), body={}),
     "api/v1/sales/campaigns/<campaign_id>/resume": Route(
         REFUSE, kwargs={"campaign_id": "sales_campaign"}, methods=("POST",), body={}),
+    "api/v1/sales/campaigns/<campaign_id>/schedule": Route(
+        REFUSE, kwargs={"campaign_id": "sales_campaign"}, methods=("POST",),
+        body={"scheduled_for": "2099-01-01T09:00:00+07:00"}),
+    "api/v1/sales/campaigns/<campaign_id>/unschedule": Route(
+        REFUSE, kwargs={"campaign_id": "sales_campaign"}, methods=("POST",), body={}),
     "api/v1/sales/campaigns/<campaign_id>/recipients": Route(
         REFUSE, kwargs={"campaign_id": "sales_campaign"}, methods=("GET",)),
     "api/v1/sales/campaigns/<campaign_id>/counts": Route(
@@ -58,6 +67,8 @@ API_ROUTES = {
     "/api/v1/sales/campaigns/{campaign_id}/launch": {"post"},
     "/api/v1/sales/campaigns/{campaign_id}/cancel": {"post"},
     "/api/v1/sales/campaigns/{campaign_id}/resume": {"post"},
+    "/api/v1/sales/campaigns/{campaign_id}/schedule": {"post"},
+    "/api/v1/sales/campaigns/{campaign_id}/unschedule": {"post"},
     "/api/v1/sales/campaigns/{campaign_id}/recipients": {"get"},
     "/api/v1/sales/campaigns/{campaign_id}/counts": {"get"},
     "/api/v1/sales/campaign-replies": {"post"},
@@ -86,6 +97,7 @@ def victim_records(*, org, owner, records):
         variants=[{"name": "A", "subject": "Victim Supply Secret offer", "body": "x",
                    "offer_url": "/hub/"}])
     campaigns.campaign_launch(campaign=offer, actor=owner)
+    campaigns.campaign_prepare(campaign_id=offer.pk)
     recipient = CampaignRecipient.objects.get(campaign=offer)
     return {"sales_campaign": draft, "sales_variant": draft.variants.get(),
             "sales_recipient_token": recipient.token}

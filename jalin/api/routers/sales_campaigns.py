@@ -1,6 +1,6 @@
-"""The campaigns API: campaigns (list, create with variants, read with delivery progress,
-update while draft with `version`), variants, launch, cancel, resume, recipients, per-variant
-counts, and the reply hook.
+"""The campaigns API: campaigns (list, create with variants, read with status and progress —
+preparing, then sending —, update while draft with `version`), variants, schedule,
+unschedule, launch, cancel, resume, recipients, per-variant counts, and the reply hook.
 
 Reads need `sales.view`, writes `sales.edit`. Another organization's campaign, variant,
 segment or promotion — in the path or the body — is 404 like a missing one; a stale `version`
@@ -35,7 +35,8 @@ from ..schemas import MAX_INT, Input
 router = Router(tags=["sales campaigns"])
 
 ID = Field(None, ge=1, le=MAX_INT)
-CONFLICTS = ("already_launched", "not_cancellable", "not_sending", "not_draft")
+CONFLICTS = ("already_launched", "not_cancellable", "not_sending", "not_draft",
+             "not_scheduled")
 MAX_REPLY_BYTES = 1024 * 1024
 
 
@@ -49,6 +50,11 @@ class VariantOut(Schema):
 
 
 class ProgressOut(Schema):
+    phase: str = Field(description="waiting (draft, scheduled), preparing (the segment is "
+                                   "being copied into recipients), sending or done")
+    prepared: int = Field(description="Segment members copied into recipients so far")
+    expected: int = Field(description="Members expected (the segment's stored count at "
+                                      "launch: an estimate)")
     recipients: int
     skipped: int
     holdout: int
@@ -72,11 +78,16 @@ class CampaignOut(Schema):
     budget: Decimal | None
     owner_id: int | None
     seed: str
+    scheduled_for: datetime.datetime | None
     sent_at: datetime.datetime | None
     send_error: str
     created_at: datetime.datetime
     version: int
     variants: list[VariantOut]
+
+    @staticmethod
+    def resolve_scheduled_for(obj):
+        return obj.scheduled_at
 
     @staticmethod
     def resolve_variants(obj):
@@ -140,6 +151,13 @@ class CampaignUpdateIn(Input):
 
 
 class VersionIn(Input):
+    version: int | None = Field(None, ge=1, le=MAX_INT)
+
+
+class ScheduleIn(Input):
+    scheduled_for: datetime.datetime = Field(
+        description="When to launch: a future time (ISO 8601; without an offset, the "
+                    "server's time zone)")
     version: int | None = Field(None, ge=1, le=MAX_INT)
 
 
@@ -302,11 +320,34 @@ def variant_remove(request, campaign_id: int, variant_id: int):
 
 @router.post("/sales/campaigns/{campaign_id}/launch", response=CampaignDetailOut)
 def campaign_launch(request, campaign_id: int):
-    """Snapshot the segment into recipients and start sending in the background; progress
-    is in `progress`. Launching twice is 409."""
+    """Launch a draft or scheduled campaign now: it answers at once with status
+    `preparing`; a background task copies the segment into recipients in batches
+    (`progress.prepared` of `progress.expected`) and then sends (`progress.sent` of
+    `progress.to_send`; status `sending`, then `sent`). Launching twice is 409."""
     membership = require(request, SALES_EDIT)
     campaign = _campaign(membership, campaign_id)
     return _call(lambda: campaigns.campaign_launch(campaign=campaign, actor=request.user))
+
+
+@router.post("/sales/campaigns/{campaign_id}/schedule", response=CampaignDetailOut)
+def campaign_schedule(request, campaign_id: int, payload: ScheduleIn):
+    """Launch a draft later, at `scheduled_for` (or move a scheduled campaign's time). A
+    time in the past is 422 (`scheduled_for`); a launched campaign is 409; the campaign is
+    checked as a launch would be (segment, complete variants)."""
+    membership = require(request, SALES_EDIT)
+    campaign = _campaign(membership, campaign_id)
+    return _call(lambda: campaigns.campaign_schedule(
+        campaign=campaign, actor=request.user, scheduled_for=payload.scheduled_for,
+        version=payload.version))
+
+
+@router.post("/sales/campaigns/{campaign_id}/unschedule", response=CampaignDetailOut)
+def campaign_unschedule(request, campaign_id: int, payload: VersionIn):
+    """A scheduled campaign back to draft (409 when it is not scheduled)."""
+    membership = require(request, SALES_EDIT)
+    campaign = _campaign(membership, campaign_id)
+    return _call(lambda: campaigns.campaign_unschedule(campaign=campaign, actor=request.user,
+                                                       version=payload.version))
 
 
 @router.post("/sales/campaigns/{campaign_id}/cancel", response=CampaignDetailOut)

@@ -20,6 +20,8 @@ SENTENCES = {
     "crm.contact.updated": _("Contact %(title)s changed: %(changed)s"),
     "crm.contact.archived": _("Contact %(title)s was removed"),
     "crm.contact.merged": _("Contact %(title)s was merged into this one"),
+    "crm.contact.consent_withdrawn": _("Contact %(title)s unsubscribed from e-mail "
+                                       "(%(reason)s)"),
     "crm.activity.created": _("%(kind)s planned or logged: %(title)s"),
     "crm.activity.updated": _("%(kind)s changed: %(title)s"),
     "crm.activity.completed": _("%(kind)s done: %(title)s"),
