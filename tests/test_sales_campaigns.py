@@ -2,6 +2,7 @@
 consent/suppression skips), batched idempotent sending over a real SMTP socket with one-click
 unsubscribe headers, opens/clicks/replies, unsubscribe, cancel/resume."""
 
+import datetime
 import email
 import email.policy
 from collections import Counter
@@ -417,3 +418,151 @@ def test_other_organizations_cannot_reach_recipients(org, sent):
     stranger = make_org("stranger-co")
     assert campaigns.campaign_reply_receive(
         raw=f"To: {campaigns.reply_address(sent.token)}\r\n\r\nx", organization=stranger) == []
+
+
+# --- Background preparation ----------------------------------------------------------------
+
+
+def test_preparing_shows_progress_without_counting_and_cancel_stops_it(
+        org, owner, django_assert_max_num_queries):
+    contacts = Contact.objects.bulk_create([
+        Contact(organization=org, last_name=f"C{i}", email=f"c{i}@x.example", email_opt_in=True)
+        for i in range(25)])
+    segment = make_segment(org, contacts)
+    campaign = make_campaign(org, owner, segment)
+    with django_assert_max_num_queries(12):  # the same whatever the segment's size
+        campaigns.campaign_launch(campaign=campaign, actor=owner)
+    assert campaigns.campaign_prepare(campaign_id=campaign.pk, batch_size=10,
+                                      max_batches=1) == 10
+    campaign.refresh_from_db()
+    with django_assert_max_num_queries(0):
+        progress = campaigns.campaign_progress(campaign)
+    assert (progress["phase"], progress["prepared"], progress["expected"],
+            progress["percent"]) == ("preparing", 10, 25, 40)
+    campaigns.campaign_cancel(campaign=campaign, actor=owner)
+    assert campaigns.campaign_prepare(campaign_id=campaign.pk) == 0
+    assert CampaignRecipient.objects.filter(campaign=campaign).count() == 10
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.CANCELLED
+    assert campaigns.campaign_progress(campaign)["phase"] == "done"
+
+
+def test_a_stalled_preparation_is_queued_again(org, owner, settings,
+                                               django_capture_on_commit_callbacks):
+    segment, _contacts = small_world(org, owner)
+    campaign = make_campaign(org, owner, segment)
+    launched_at = timezone.now() - datetime.timedelta(minutes=30)
+    campaigns.campaign_launch(campaign=campaign, actor=owner, now=launched_at)
+    assert campaigns.campaigns_launch_due(now=launched_at + datetime.timedelta(minutes=5)) \
+        is None  # still within the grace period
+    settings.TASKS = IMMEDIATE
+    with django_capture_on_commit_callbacks(execute=True):
+        assert campaigns.campaigns_launch_due() == {"launched": 0, "requeued": 1}
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.SENT
+    assert CampaignRecipient.objects.filter(campaign=campaign).count() == 5
+    assert len(mail.outbox) == 2
+
+
+# --- Scheduling ----------------------------------------------------------------------------
+
+
+def test_schedule_refuses_the_past_and_incomplete_campaigns(org, owner):
+    segment, _contacts = small_world(org, owner)
+    campaign = make_campaign(org, owner, segment)
+    now = timezone.now()
+    for when, code in ((now - datetime.timedelta(minutes=1), "past"), (None, "required"),
+                       (now + datetime.timedelta(days=400), "too_far")):
+        with pytest.raises(ValidationError) as error:
+            campaigns.campaign_schedule(campaign=campaign, actor=owner, scheduled_for=when)
+        assert error.value.error_dict["scheduled_for"][0].code == code
+    bare = campaigns.campaign_create(organization=org, actor=owner, name="x", segment=segment)
+    with pytest.raises(ValidationError) as error:  # variant A has no subject/body
+        campaigns.campaign_schedule(campaign=bare, actor=owner,
+                                    scheduled_for=now + datetime.timedelta(hours=1))
+    assert "variant" in error.value.message_dict
+    assert set(Campaign.objects.values_list("status", flat=True)) == {CampaignStatus.DRAFT}
+    assert not Campaign.objects.filter(scheduled_at__isnull=False).exists()
+    assert not Event.objects.filter(type="sales.campaign.scheduled").exists()
+
+
+def test_the_scheduler_launches_due_campaigns_only(org, owner, settings,
+                                                  django_capture_on_commit_callbacks):
+    from jalin.core.housekeeping import registered_housekeeping
+
+    assert registered_housekeeping()["sales.campaigns_launch_due"].func \
+        is campaigns.campaigns_launch_due
+    segment, _contacts = small_world(org, owner)
+    now = timezone.now()
+    due = make_campaign(org, owner, segment, name="Due")
+    later = make_campaign(org, owner, segment, name="Later")
+    dropped = make_campaign(org, owner, segment, name="Dropped")
+    for campaign, hours in ((due, 1), (later, 5), (dropped, 1)):
+        campaigns.campaign_schedule(campaign=campaign, actor=owner,
+                                    scheduled_for=now + datetime.timedelta(hours=hours))
+    campaigns.campaign_cancel(campaign=dropped, actor=owner)
+    with pytest.raises(campaigns.SalesError) as error:  # no longer a draft
+        campaigns.campaign_update(campaign=later, actor=owner, version=2, name="x")
+    assert error.value.code == "not_draft"
+    assert campaigns.campaigns_launch_due(now=now) is None
+    settings.TASKS = IMMEDIATE
+    with django_capture_on_commit_callbacks(execute=True):
+        assert campaigns.campaigns_launch_due(now=now + datetime.timedelta(hours=2)) == {
+            "launched": 1, "requeued": 0}
+    statuses = dict(Campaign.objects.values_list("name", "status"))
+    assert statuses == {"Due": "sent", "Later": "scheduled", "Dropped": "cancelled"}
+    assert len(mail.outbox) == 2
+    launched = AuditLog.objects.get(action="sales.campaign.launched")
+    assert launched.actor is None and launched.after["scheduled"] is True
+    # Unschedule: a draft again, editable, and the scheduler leaves it alone.
+    campaigns.campaign_unschedule(campaign=later, actor=owner)
+    later.refresh_from_db()
+    assert (later.status, later.scheduled_at) == (CampaignStatus.DRAFT, None)
+    assert campaigns.campaigns_launch_due(now=now + datetime.timedelta(hours=6)) is None
+
+
+# --- Unsubscribe withdraws the CRM consent -------------------------------------------------
+
+
+def test_unsubscribing_withdraws_crm_consent_and_the_next_campaign_skips(org, owner):
+    from jalin.core.events import events_process
+    from jalin.crm.models import TimelineEntry
+
+    segment, contacts = small_world(org, owner)
+    first = make_campaign(org, owner, segment, name="Kampanye A")
+    campaigns.campaign_launch(campaign=first, actor=owner)
+    campaigns.campaign_prepare(campaign_id=first.pk)
+    campaigns.campaign_send(campaign_id=first.pk)
+    budi = contacts["budi"]
+    recipient = CampaignRecipient.objects.get(campaign=first, contact=budi)
+    response = Client().post(reverse("sales:campaign_unsubscribe", args=[recipient.token]),
+                             {"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200
+    budi.refresh_from_db()
+    assert budi.email_opt_in is False and budi.email_opt_in_at is not None
+    audit = AuditLog.objects.get(action="crm.contact.consent_withdrawn")
+    assert audit.object_id == str(budi.pk) and audit.after["reason"] == "Kampanye A"
+    events_process(batch_size=1000)
+    line = TimelineEntry.objects.get(contact=budi, event_type="crm.contact.consent_withdrawn")
+    assert line.account_id == budi.account_id
+    from jalin.crm.timeline.render import sentence
+
+    assert sentence(line) == "Contact Budi Santoso unsubscribed from e-mail (Kampanye A)"
+    # Unsubscribing again changes nothing more.
+    Client().post(reverse("sales:campaign_unsubscribe", args=[recipient.token]))
+    assert AuditLog.objects.filter(action="crm.contact.consent_withdrawn").count() == 1
+    # Campaign B skips him; with a new address (not on the suppression list) the withdrawn
+    # consent alone still keeps him out.
+    second = make_campaign(org, owner, segment, name="Kampanye B")
+    campaigns.campaign_launch(campaign=second, actor=owner)
+    campaigns.campaign_prepare(campaign_id=second.pk)
+    assert CampaignRecipient.objects.get(campaign=second, contact=budi).skipped_reason \
+        == "unsubscribed"
+    Contact.objects.filter(pk=budi.pk).update(email="budi.baru@maju.example")
+    third = make_campaign(org, owner, segment, name="Kampanye C")
+    campaigns.campaign_launch(campaign=third, actor=owner)
+    campaigns.campaign_prepare(campaign_id=third.pk)
+    assert CampaignRecipient.objects.get(campaign=third, contact=budi).skipped_reason \
+        == "no_consent"
+    campaigns.campaign_send(campaign_id=third.pk)
+    assert "budi.baru@maju.example" not in [m.to[0] for m in mail.outbox]

@@ -179,3 +179,43 @@ def test_cancelled_portal_offer_disappears(offer, owner):
     page = client_for(offer["lina"]).get(reverse("sales:portal_offers"))
     assert b"Semen diskon" not in page.content
     assert CampaignVariant.objects.filter(campaign=campaign).exists()
+
+
+def test_schedule_form_past_is_400_then_schedule_unschedule(org, owner, owner_client,
+                                                            member_client, outsider_client):
+    import datetime
+
+    from django.utils import timezone
+
+    segment, _contacts = small_world(org, owner)
+    campaign = make_campaign(org, owner, segment)
+    url = reverse("sales:campaign_schedule", args=[campaign.pk])
+    page = owner_client.get(reverse("sales:campaign_detail", args=[campaign.pk]))
+    assert b'id="schedule-form"' in page.content and b'type="datetime-local"' in page.content
+    local = timezone.localtime()
+    past = member_client.post(url, {"scheduled_for": (local - datetime.timedelta(hours=1))
+                                    .strftime("%Y-%m-%dT%H:%M"), "version": "1"})
+    assert past.status_code == 400
+    assert b"Choose a time in the future." in past.content
+    assert member_client.post(url, {"scheduled_for": "kemarin", "version": "1"}) \
+        .status_code == 400
+    assert member_client.post(url, {"scheduled_for": "", "version": "1"}).status_code == 400
+    assert outsider_client.post(url, {"scheduled_for": "2099-01-01T09:00"}).status_code == 404
+    campaign.refresh_from_db()
+    assert (campaign.status, campaign.scheduled_at) == (CampaignStatus.DRAFT, None)
+    when = (local + datetime.timedelta(days=1)).replace(second=0, microsecond=0)
+    response = member_client.post(url, {"scheduled_for": when.strftime("%Y-%m-%dT%H:%M"),
+                                        "version": "1"})
+    assert response.status_code == 302
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.SCHEDULED and campaign.scheduled_at == when
+    page = owner_client.get(reverse("sales:campaign_detail", args=[campaign.pk]))
+    assert b'id="campaign-scheduled"' in page.content and b"Launch now" in page.content
+    assert b'id="campaign-progress"' not in page.content
+    response = member_client.post(reverse("sales:campaign_unschedule", args=[campaign.pk]),
+                                  {"version": str(campaign.version)})
+    assert response.status_code == 302
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.DRAFT
+    again = member_client.post(reverse("sales:campaign_unschedule", args=[campaign.pk]))
+    assert again.status_code == 409
