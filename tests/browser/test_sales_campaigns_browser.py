@@ -1,6 +1,6 @@
 """Campaigns in a real browser: a seller creates a two-variant campaign with the form,
-launches it and watches the delivery progress fill (htmx); a recipient unsubscribes from the
-e-mail's link; the seller reads the experiment's results page (both variants, the comparison
+launches it and watches the progress (htmx) go from preparing the recipients to delivery; a
+recipient unsubscribes from the e-mail's link (the contact's CRM consent goes with it); the seller reads the experiment's results page (both variants, the comparison
 and the warning against reading it early); the buyer sees a portal offer and follows it."""
 
 import re
@@ -10,7 +10,7 @@ from django.core import mail
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from jalin.crm.models import Account
+from jalin.crm.models import Account, Contact
 from jalin.sales import campaigns
 from jalin.sales.models import Campaign, CampaignRecipient, EmailSuppression
 from tests.browser.test_hub_orders_browser import new_page
@@ -42,11 +42,26 @@ def test_create_launch_progress_and_unsubscribe(browser, page, live_server, org,
 
     page.locator("#campaign-launch").click()
     page.locator("#campaign-progress").wait_for()
-    assert page.locator("#campaign-status").inner_text().strip() == "Sending"
-    campaigns.campaign_send(campaign_id=campaign.pk)  # what the worker does
-    # The progress bar polls (htmx) and fills without a reload.
+    # The launch returns at once: the recipients are prepared in the background.
+    assert page.locator("#campaign-status").inner_text().strip() == "Preparing"
+    expect(page.locator("#campaign-progress-text")).to_contain_text(
+        "0 of about 5 segment members prepared")
+    # What the worker does: the snapshot in batches, then the sending.
+    campaigns.campaign_prepare(campaign_id=campaign.pk, batch_size=3, max_batches=1)
+    # The progress section polls (htmx) and moves without a reload.
+    expect(page.locator("#campaign-progress-text")).to_contain_text(
+        "3 of about 5 segment members prepared", timeout=15_000)
+    campaigns.campaign_prepare(campaign_id=campaign.pk)
+    expect(page.locator("#campaign-progress-text")).to_contain_text("0 of 2 sent",
+                                                                    timeout=15_000)
+    expect(page.locator("#campaign-status")).to_have_text("Sending")
+    campaigns.campaign_send(campaign_id=campaign.pk)
     expect(page.locator("#campaign-progress-text")).to_contain_text("2 of 2 sent",
                                                                     timeout=15_000)
+    expect(page.locator("#campaign-status")).to_have_text("Sent")
+    # Done: the section stops polling.
+    expect(page.locator("#campaign-progress")).not_to_have_attribute("hx-trigger",
+                                                                     re.compile(".*"))
     assert len(mail.outbox) == 2
 
     # A recipient follows the unsubscribe link of the e-mail and confirms.
@@ -57,6 +72,8 @@ def test_create_launch_progress_and_unsubscribe(browser, page, live_server, org,
     reader.locator("#unsubscribe-button").click()
     reader.locator("#unsubscribed").wait_for()
     assert EmailSuppression.objects.filter(organization=org, email=recipient.email).exists()
+    # ... and the CRM knows: the contact no longer agrees to e-mail.
+    assert Contact.objects.get(pk=recipient.contact_id).email_opt_in is False
 
     # The seller opens the results page from the campaign page.
     page.goto(live_server.url + reverse("sales:campaign_detail", args=[campaign.pk]))
