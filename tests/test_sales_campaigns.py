@@ -244,7 +244,8 @@ def test_send_over_smtp_with_unsubscribe_headers_tracking_and_reply_to(org, owne
     assert Event.objects.filter(type="sales.campaign.sent", aggregate_id=str(campaign.pk))
 
 
-def test_sending_is_idempotent_per_recipient(org, owner, settings):
+def test_sending_is_idempotent_per_recipient(org, owner, settings,
+                                             django_assert_max_num_queries):
     contacts = Contact.objects.bulk_create([
         Contact(organization=org, last_name=f"C{i}", email=f"c{i}@x.example", email_opt_in=True)
         for i in range(7)])
@@ -257,12 +258,19 @@ def test_sending_is_idempotent_per_recipient(org, owner, settings):
     with smtp_sink() as (sink, port):
         smtp_settings(settings, port)
         assert campaigns.campaign_send_batch(campaign_id=campaign.pk, batch_size=3) == 3
+        campaign.refresh_from_db()
+        with django_assert_max_num_queries(0):  # the polled progress counts nothing
+            progress = campaigns.campaign_progress(campaign)
+        assert (progress["phase"], progress["sent"], progress["to_send"]) == ("sending", 3, 7)
         assert campaigns.campaign_send(campaign_id=campaign.pk, batch_size=2) == 3
         assert campaigns.campaign_send(campaign_id=campaign.pk) == 0  # nothing left
     addresses = [envelope.rcpt_tos[0] for envelope in sink.envelopes]
     assert len(addresses) == 6 == len(set(addresses))
     assert first.email not in addresses
     assert CampaignRecipient.objects.filter(campaign=campaign, sent_at__isnull=True).count() == 0
+    campaign.refresh_from_db()
+    # Done: counted from the recipients, so the one another worker sent counts too.
+    assert campaigns.campaign_progress(campaign)["sent"] == 7
 
 
 def test_a_failing_mail_server_stops_sending_and_resume_finishes(org, owner, settings,

@@ -103,3 +103,4 @@ def test_two_sending_runs_mail_everyone_once(campaign, owner, settings):
     assert len(sent) == 30 and set(sent.values()) == {1}
     campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.SENT
+    assert (campaign.recipients_sent, campaign.recipients_to_send) == (30, 30)

@@ -60,7 +60,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, mailers
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -567,7 +567,8 @@ def campaign_prepare_batch(*, campaign_id, batch_size=PREPARE_BATCH, now=None):
         fields = ["prepare_cursor", "recipients_prepared", "progress_at"]
         if len(rows) < batch_size:
             _prepared(locked)
-            fields += ["status", "version"]
+            fields += ["status", "version", "recipients_skipped", "recipients_holdout",
+                       "recipients_to_send", "recipients_sent"]
         locked.save(update_fields=fields)
     return len(rows)
 
@@ -579,6 +580,12 @@ def _prepared(locked):
         recipients=Count("id"), skipped=Count("id", filter=~Q(skipped_reason="")),
         holdout=Count("id", filter=Q(variant__isnull=True, skipped_reason="")))
     locked.status = CampaignStatus.SENDING
+    # The sending's progress counters (see `campaign_progress`).
+    locked.recipients_prepared = counts["recipients"]
+    locked.recipients_skipped = counts["skipped"]
+    locked.recipients_holdout = counts["holdout"]
+    locked.recipients_to_send = counts["recipients"] - counts["skipped"] - counts["holdout"]
+    locked.recipients_sent = 0
     locked.version += 1
     audit_record(actor=None, organization=locked.organization,
                  action="sales.campaign.prepared", obj=locked, after=counts)
@@ -873,9 +880,11 @@ def campaign_send_batch(*, campaign_id, batch_size=SEND_BATCH, connection=None, 
         return 0
     if campaign.channel == CampaignChannel.PORTAL_OFFER:
         with transaction.atomic():
-            return CampaignRecipient.objects.filter(pk__in=ids, sent_at__isnull=True).update(
+            sent = CampaignRecipient.objects.filter(pk__in=ids, sent_at__isnull=True).update(
                 sent_at=now or timezone.now())
-    sent = 0
+            _count_sent(campaign_id, sent=sent)
+        return sent
+    sent = refused = 0
     recipients = (CampaignRecipient.objects
                   .select_related("variant", "contact", "account", "campaign__organization")
                   .filter(pk__in=ids).order_by("id"))
@@ -894,7 +903,8 @@ def campaign_send_batch(*, campaign_id, batch_size=SEND_BATCH, connection=None, 
                         continue  # another run sent it
                     connection.send_messages([build_message(recipient)])
             except smtplib.SMTPRecipientsRefused:
-                CampaignRecipient.objects.filter(pk=recipient.pk, sent_at__isnull=True).update(
+                refused += CampaignRecipient.objects.filter(
+                    pk=recipient.pk, sent_at__isnull=True).update(
                     skipped_reason=SkipReason.REFUSED)
                 continue
             sent += 1
@@ -903,10 +913,22 @@ def campaign_send_batch(*, campaign_id, batch_size=SEND_BATCH, connection=None, 
             send_error=f"{type(exc).__name__}: {exc}"[:300])
         return None
     finally:
+        _count_sent(campaign_id, sent=sent, refused=refused)
         if own_connection:
             with contextlib.suppress(Exception):  # closing a broken connection
                 connection.close()
     return sent
+
+
+def _count_sent(campaign_id, *, sent=0, refused=0):
+    """The progress counters of a sending campaign (atomic increments, so parallel runs add
+    up; a run that dies between a send and this update leaves them short until the
+    campaign finishes, when the progress is counted from the recipients)."""
+    if sent or refused:
+        Campaign.objects.filter(pk=campaign_id).update(
+            recipients_sent=F("recipients_sent") + sent,
+            recipients_to_send=F("recipients_to_send") - refused,
+            recipients_skipped=F("recipients_skipped") + refused)
 
 
 def _finish(campaign):
@@ -940,9 +962,12 @@ def campaign_send(*, campaign_id, batch_size=SEND_BATCH, max_batches=None, conne
 
 
 def campaign_progress(campaign):
-    """Counts for the progress bar. While preparing: the campaign's own counters (members
-    copied of those expected), no query. Then one aggregate query over the recipients.
-    `phase` is "waiting" (draft, scheduled), "preparing", "sending" or "done"."""
+    """Counts for the progress bar, polled every 2 s. While preparing and sending: the
+    campaign's own counters (members copied of those expected; then sent of to-send, kept by
+    the preparation and the sending), no query — a million recipients cost nothing. Once
+    done (and for a campaign launched before the counters existed): one aggregate query
+    over the recipients, exact. `phase` is "waiting" (draft, scheduled), "preparing",
+    "sending" or "done"."""
     expected = max(campaign.recipients_expected, campaign.recipients_prepared)
     prepare = {"prepared": campaign.recipients_prepared, "expected": expected}
     if campaign.status == CampaignStatus.PREPARING:
@@ -952,6 +977,13 @@ def campaign_progress(campaign):
     if campaign.status in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
         return {"phase": "waiting", "recipients": 0, "skipped": 0, "holdout": 0,
                 "to_send": 0, "sent": 0, "percent": 0, **prepare}
+    if campaign.status == CampaignStatus.SENDING and campaign.recipients_prepared:
+        to_send = max(campaign.recipients_to_send, 0)
+        sent = min(campaign.recipients_sent, to_send)
+        return {"phase": "sending", "recipients": campaign.recipients_prepared,
+                "skipped": campaign.recipients_skipped, "holdout": campaign.recipients_holdout,
+                "to_send": to_send, "sent": sent,
+                "percent": round(100 * sent / to_send) if to_send else 0, **prepare}
     row = CampaignRecipient.objects.filter(campaign_id=campaign.pk).aggregate(
         recipients=Count("id"),
         skipped=Count("id", filter=~Q(skipped_reason="")),

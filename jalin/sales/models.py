@@ -755,6 +755,12 @@ class Campaign(models.Model):
     recipients_prepared = models.PositiveIntegerField(default=0)
     prepare_cursor = models.BigIntegerField(default=0)
     progress_at = models.DateTimeField(null=True, blank=True)
+    # The sending's progress counters (set when the preparation completes, then incremented
+    # by the sending runs), so the polled progress bar never counts a million rows.
+    recipients_skipped = models.PositiveIntegerField(default=0)
+    recipients_holdout = models.PositiveIntegerField(default=0)
+    recipients_to_send = models.IntegerField(default=0)
+    recipients_sent = models.PositiveIntegerField(default=0)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
                               blank=True, related_name="+")
     budget = models.DecimalField(_("budget"), null=True, blank=True, **MONEY)

@@ -1,6 +1,7 @@
 """Campaigns in a real browser: a seller creates a two-variant campaign with the form,
 launches it and watches the progress (htmx) go from preparing the recipients to delivery; a
-recipient unsubscribes from the e-mail's link (the contact's CRM consent goes with it); the seller reads the experiment's results page (both variants, the comparison
+recipient unsubscribes from the e-mail's link (the contact's CRM consent goes with it); the
+seller reads the experiment's results page (both variants, the comparison
 and the warning against reading it early); the buyer sees a portal offer and follows it."""
 
 import re
