@@ -10,10 +10,9 @@ from django.core import mail
 from django.utils import timezone
 
 from jalin.core.events import Event
-from jalin.core.models import AuditLog, Notification
-from jalin.hub import payments
+from jalin.core.models import AuditLog, Notification, NumberSequence
+from jalin.hub import numbering, payments
 from jalin.hub.models import (
-    DocumentCounter,
     Invoice,
     InvoiceReminder,
     InvoiceStatus,
@@ -96,7 +95,7 @@ def _nothing_written(world, payments_before=0):
     assert Payment.objects.count() == payments_before
     for invoice in (world.inv_old, world.inv_mid, world.inv_new, world.foreign_invoice):
         assert fresh(invoice).amount_settled == 0
-    assert not DocumentCounter.objects.filter(sequence="payment", last_number__gt=0).exists()
+    assert not NumberSequence.objects.filter(scope=numbering.PAYMENT, last__gt=0).exists()
 
 
 @pytest.mark.parametrize("allocations, field, code", [

@@ -9,12 +9,11 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from jalin.core.models import AuditLog, Event
+from jalin.core.models import AuditLog, Event, NumberSequence
 from jalin.service import cases, sla
-from jalin.service.cases import ServiceError
+from jalin.service.cases import CASE_NUMBERS, ServiceError
 from jalin.service.models import (
     Case,
-    CaseCounter,
     CaseEvent,
     CaseMessage,
     CaseStatus,
@@ -122,7 +121,7 @@ def test_open_rejects_records_of_another_organization(world, outsider, other_org
             open_case(world, **extra)
         assert error.value.code == "not_found" and error.value.field == field
     assert not Case.objects.exists()
-    assert not CaseCounter.objects.filter(last_number__gt=0).exists()
+    assert not NumberSequence.objects.filter(scope=CASE_NUMBERS, last__gt=0).exists()
 
 
 def test_open_with_order_of_another_buyer_is_refused(org, owner):

@@ -571,25 +571,3 @@ class RequirementStatusChange(models.Model):
 
     def __str__(self):
         return f"{self.from_status} → {self.to_status}"
-
-
-class RegisterCounter(models.Model):
-    """Last number handed out per organization and register ("requirement" → REQ-n,
-    "improvement" → CSI-n). Locked while numbering: no gaps from races, no duplicates."""
-
-    organization = models.ForeignKey(
-        "tenancy.Organization", on_delete=models.CASCADE, related_name="+"
-    )
-    register = models.CharField(max_length=20)
-    last_number = models.PositiveIntegerField(default=0)
-
-    tenant_owner = "organization"
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["organization", "register"],
-                                    name="brm_register_counter_once"),
-        ]
-
-    def __str__(self):
-        return f"{self.organization_id} {self.register}: {self.last_number}"

@@ -1,12 +1,10 @@
 """What the BRM registers share: their error, numbering (REQ-n, CSI-n) and small checks."""
 
-from django.db import transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
+from jalin.core import numbering
 from jalin.tenancy.services import StaleVersion, TenancyError
-
-from .models import RegisterCounter
 
 __all__ = ["RegisterError", "StaleVersion", "next_number", "user_or_none", "check_version"]
 
@@ -20,24 +18,18 @@ class RegisterError(TenancyError):
 
 
 def next_number(*, organization, register, model=None):
-    """The next number of `register` for `organization`. Call inside the transaction that
-    creates the row: the counter row stays locked until it commits, so two concurrent
-    creations never get the same number (and a rolled-back one gives its number back).
-    With `model`, never below the highest number its rows already carry (rows made before
-    the counter existed, or by a data import)."""
-    assert transaction.get_connection().in_atomic_block
-    RegisterCounter.objects.bulk_create(
-        [RegisterCounter(organization=organization, register=register)],
-        ignore_conflicts=True)
-    counter = (RegisterCounter.objects.select_for_update()
-               .get(organization=organization, register=register))
+    """The next number of `register` ("requirement" → REQ-n, "improvement" → CSI-n) for
+    `organization`, from the shared sequence "brm.<register>" (`jalin.core.numbering`). Call
+    inside the transaction that creates the row: the sequence row stays locked until it
+    commits, so two concurrent creations never get the same number (and a rolled-back one
+    gives its number back). With `model`, never below the highest number its rows already
+    carry (rows made before the counter existed, or by a data import)."""
+    highest = 0
     if model is not None:
         highest = (model.objects.filter(organization=organization)
                    .aggregate(highest=Max("number"))["highest"] or 0)
-        counter.last_number = max(counter.last_number, highest)
-    counter.last_number += 1
-    counter.save(update_fields=["last_number"])
-    return counter.last_number
+    return numbering.next_number(organization=organization, scope=f"brm.{register}",
+                                 after=highest)
 
 
 def user_or_none(actor):

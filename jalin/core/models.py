@@ -97,3 +97,31 @@ class Notification(models.Model):
 
     def __str__(self):
         return self.title
+
+
+class NumberSequence(models.Model):
+    """The last number handed out in one gap-free sequence of an organization: `scope` names
+    the sequence ("hub.order", "hub.invoice", "service.case", "brm.requirement", ...) and
+    `period` splits it when numbers restart (a year, say; "" for a sequence that never
+    restarts). Only `jalin.core.numbering` reads or writes these rows: it locks the row inside
+    the transaction that uses the number, so numbers have no gaps and no duplicates. Each app
+    formats its own numbers (INV-…, AGR-…, #…); this row holds only the integer."""
+
+    organization = models.ForeignKey(
+        "tenancy.Organization", on_delete=models.CASCADE, related_name="+"
+    )
+    scope = models.CharField(max_length=40)
+    period = models.CharField(max_length=20, blank=True, default="")
+    last = models.PositiveBigIntegerField(default=0)
+
+    tenant_owner = "organization"
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "scope", "period"],
+                                    name="core_number_sequence_once"),
+        ]
+
+    def __str__(self):
+        period = f" {self.period}" if self.period else ""
+        return f"{self.organization_id} {self.scope}{period}: {self.last}"

@@ -11,10 +11,9 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from . import addresses, tax
+from . import addresses, numbering, tax
 from .models import (
     Order,
-    OrderCounter,
     OrderLine,
     OrderStatus,
     OrderStatusChange,
@@ -73,14 +72,15 @@ def seed_order_history(*, supplier, months=30, today=None, products=8):
                                             * level * weight * 3))
                     lines.append((product, quantity))
                 plan.append((moment, relationship, lines))
+    if not plan:
+        return 0
     plan.sort(key=lambda entry: entry[0])
     with transaction.atomic():
-        counter, _created = OrderCounter.objects.select_for_update().get_or_create(
-            supplier=supplier)
-        number = counter.last_number
+        numbers = iter(numbering.next_numbers(supplier_id=supplier.pk,
+                                              sequence=numbering.ORDER, count=len(plan)))
         orders, all_lines, changes = [], [], []
         for moment, relationship, lines in plan:
-            number += 1
+            number = next(numbers)
             order = Order(supplier=supplier, buyer_id=relationship.buyer_id,
                           relationship=relationship, number=number, status=OrderStatus.CLOSED,
                           currency=relationship.currency or "IDR",
@@ -117,6 +117,4 @@ def seed_order_history(*, supplier, months=30, today=None, products=8):
                                              reason="Riwayat pesanan (demo)",
                                              at=order.submitted_at))
         OrderStatusChange.objects.bulk_create(changes)
-        counter.last_number = number
-        counter.save(update_fields=["last_number"])
     return len(orders)

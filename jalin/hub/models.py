@@ -574,18 +574,6 @@ OPEN_STATUSES = (
 )
 
 
-class OrderCounter(models.Model):
-    """The next order number of a supplier; locked while numbering, so numbers have no gaps."""
-
-    supplier = models.OneToOneField(Organization, on_delete=models.CASCADE, related_name="+")
-    last_number = models.PositiveIntegerField(default=0)
-
-    tenant_owner = "supplier"
-
-    def __str__(self):
-        return f"{self.supplier_id}: {self.last_number}"
-
-
 class Order(models.Model):
     supplier = models.ForeignKey(Organization, on_delete=models.PROTECT,
                                  related_name="hub_orders_received")
@@ -803,31 +791,6 @@ class ShipmentLine(models.Model):
 
     def __str__(self):
         return f"{self.order_line_id} × {self.quantity}"
-
-
-# --- Document numbers ------------------------------------------------------------------------
-
-
-class DocumentCounter(models.Model):
-    """The last number a supplier gave in one sequence ("invoice", "credit_note", "rfq",
-    "quote", "return", ...). Locked while numbering inside the document's own transaction, so
-    a rolled-back document gives its number back: numbers have no gaps
-    (`jalin.hub.numbering.next_number`)."""
-
-    supplier = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
-    sequence = models.CharField(max_length=20)
-    last_number = models.PositiveIntegerField(default=0)
-
-    tenant_owner = "supplier"
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["supplier", "sequence"],
-                                    name="hub_document_counter"),
-        ]
-
-    def __str__(self):
-        return f"{self.supplier_id} {self.sequence}: {self.last_number}"
 
 
 # --- Invoices, credit notes and payments -----------------------------------------------------

@@ -1,34 +1,39 @@
-"""Gapless document numbers per supplier and sequence.
+"""Gapless hub document numbers per supplier and sequence, on the shared
+`jalin.core.numbering` sequences (scope "hub.<sequence>", no period: hub numbers never
+restart).
 
 `next_number` must be called inside the transaction that creates the document, as late as
-possible (the counter row stays locked until commit). A rollback gives the number back, so a
+possible (the sequence row stays locked until commit). A rollback gives the number back, so a
 sequence never has gaps — what tax offices expect of invoice numbers.
 """
 
-from django.db import IntegrityError, transaction
+from jalin.core import numbering
 
-from .models import DocumentCounter
-
-INVOICE = "invoice"
-CREDIT_NOTE = "credit_note"
-PAYMENT = "payment"
-RFQ = "rfq"
-QUOTE = "quote"
-RETURN = "return"
+ORDER = "hub.order"
+INVOICE = "hub.invoice"
+CREDIT_NOTE = "hub.credit_note"
+PAYMENT = "hub.payment"
+RFQ = "hub.rfq"
+QUOTE = "hub.quote"
+RETURN = "hub.return"
 
 
 def next_number(*, supplier_id, sequence):
-    """Lock the (supplier, sequence) counter, take the next number and return it."""
-    counter = (DocumentCounter.objects.select_for_update()
-               .filter(supplier_id=supplier_id, sequence=sequence).first())
-    if counter is None:
-        try:
-            with transaction.atomic():
-                DocumentCounter.objects.create(supplier_id=supplier_id, sequence=sequence)
-        except IntegrityError:
-            pass  # created by a concurrent transaction: lock that one
-        counter = DocumentCounter.objects.select_for_update().get(
-            supplier_id=supplier_id, sequence=sequence)
-    counter.last_number += 1
-    counter.save(update_fields=["last_number"])
-    return counter.last_number
+    """Lock the supplier's `sequence` (one of the scopes above), take the next number and
+    return it."""
+    return numbering.next_number(organization=supplier_id, scope=sequence)
+
+
+def last_number(*, supplier_id, sequence):
+    """The supplier's last number in `sequence` (0 before the first); no lock."""
+    return numbering.last_number(organization=supplier_id, scope=sequence)
+
+
+def next_numbers(*, supplier_id, sequence, count):
+    """Take `count` consecutive numbers at once (a range), for bulk writers."""
+    return numbering.next_numbers(organization=supplier_id, scope=sequence, count=count)
+
+
+def advance_to(*, supplier_id, sequence, number):
+    """Move the sequence past `number` after rows were written with their own numbers."""
+    return numbering.advance_to(organization=supplier_id, scope=sequence, number=number)

@@ -39,13 +39,12 @@ from jalin.core.events import emit_event
 from jalin.tenancy.roles import FINANCE_EDIT, ORDERS_APPROVE, ORDERS_FULFIL, ORDERS_PLACE, has_perm
 from jalin.tenancy.services import StaleVersion
 
-from . import addresses, selectors, sku_lines, stock, tax
+from . import addresses, numbering, selectors, sku_lines, stock, tax
 from .models import (
     BuyerSettings,
     Cart,
     CartLine,
     Order,
-    OrderCounter,
     OrderLine,
     OrderStatus,
     OrderStatusChange,
@@ -338,17 +337,7 @@ def _user(actor):
 
 
 def _next_number(supplier_id):
-    counter = OrderCounter.objects.select_for_update().filter(supplier_id=supplier_id).first()
-    if counter is None:
-        try:
-            with transaction.atomic():
-                OrderCounter.objects.create(supplier_id=supplier_id)
-        except IntegrityError:
-            pass
-        counter = OrderCounter.objects.select_for_update().get(supplier_id=supplier_id)
-    counter.last_number += 1
-    counter.save(update_fields=["last_number"])
-    return counter.last_number
+    return numbering.next_number(supplier_id=supplier_id, sequence=numbering.ORDER)
 
 
 def order_place(*, relationship, actor, lines, idempotency_key=None, entered_by_supplier=False,

@@ -35,10 +35,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from jalin.core import numbering
 from jalin.core.audit import audit_record
 from jalin.core.events import emit_event
 from jalin.core.models import Event
-from jalin.hub import numbering, pricing, rfqs, selectors, tax
+from jalin.hub import pricing, rfqs, selectors, tax
 from jalin.hub.models import Product, RelationshipStatus, SupplierSettings, TaxClass
 from jalin.hub.services import HubError
 from jalin.tenancy.services import StaleVersion, TenancyError
@@ -56,7 +57,7 @@ __all__ = ["SalesError", "StaleVersion"]
 logger = logging.getLogger(__name__)
 
 S = SalesQuoteStatus
-SEQUENCE = "sales_quote"
+SEQUENCE = "sales.quote"  # the jalin.core.numbering scope of quote numbers
 DEFAULT_VALIDITY_DAYS = 30
 MAX_LINES = rfqs.MAX_LINES
 MAX_QUANTITY = 1_000_000
@@ -341,7 +342,7 @@ def sales_quote_create(*, opportunity, actor, valid_until=None, lines=None, note
             tax_exempt=terms.tax_exempt, note=(note or "").strip()[:MAX_NOTE],
             created_by=_user(actor))
         _totals(quote, rows)
-        quote.number = numbering.next_number(supplier_id=organization.pk, sequence=SEQUENCE)
+        quote.number = numbering.next_number(organization=organization, scope=SEQUENCE)
         quote.save()
         for row in rows:
             row.quote = quote

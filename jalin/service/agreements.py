@@ -7,9 +7,9 @@ Parties (`_clean_parties`):
 - OLA: an internal `team`;
 - underpinning contract: a third party (`counterparty`, free text).
 
-Numbers are AGR-n per organization, taken from the organization's `AgreementCounter` row
-under a row lock inside the creating transaction: two agreements created at the same moment
-never share a number.
+Numbers are AGR-n per organization, taken from the organization's "service.agreement" number
+sequence (`jalin.core.numbering`) under a row lock inside the creating transaction: two
+agreements created at the same moment never share a number.
 
 Lifecycle (`TRANSITIONS`, staff with `service.edit`)::
 
@@ -47,6 +47,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from jalin.core import numbering
 from jalin.core.audit import audit_record
 from jalin.core.events import emit_event
 from jalin.core.notifications import notify
@@ -58,7 +59,6 @@ from jalin.tenancy.services import StaleVersion
 
 from .models import (
     Agreement,
-    AgreementCounter,
     AgreementDocument,
     AgreementKind,
     AgreementReminder,
@@ -77,6 +77,7 @@ A = AgreementStatus
 PROVIDER, CUSTOMER = "provider", "customer"
 PARTIES = (PROVIDER, CUSTOMER)
 REVIEW_REMINDER_DAYS = 14
+AGREEMENT_NUMBERS = "service.agreement"  # the jalin.core.numbering scope (AGR-n)
 CUSTOMER_SIGNER_ROLES = (Role.BUYER_APPROVER, Role.ORG_ADMIN)
 CUSTOMER_KINDS = (AgreementKind.CONTRACT, AgreementKind.SLA)
 FINAL = (A.EXPIRED, A.TERMINATED)
@@ -131,20 +132,9 @@ def allowed_targets(agreement):
 
 
 def next_agreement_number(organization_id):
-    """Lock the organization's counter row and take the next number (inside a transaction)."""
-    counter = (AgreementCounter.objects.select_for_update()
-               .filter(organization_id=organization_id).first())
-    if counter is None:
-        try:
-            with transaction.atomic():
-                AgreementCounter.objects.create(organization_id=organization_id)
-        except IntegrityError:
-            pass  # created by a concurrent transaction: lock that one
-        counter = AgreementCounter.objects.select_for_update().get(
-            organization_id=organization_id)
-    counter.last_number += 1
-    counter.save(update_fields=["last_number"])
-    return counter.last_number
+    """Lock the organization's agreement sequence and take the next number (inside the
+    transaction that creates the agreement)."""
+    return numbering.next_number(organization=organization_id, scope=AGREEMENT_NUMBERS)
 
 
 # --- Checking input ------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from jalin.core import numbering
 from jalin.core.audit import audit_record
 from jalin.core.events import emit_event
 from jalin.tenancy.models import Membership
@@ -38,7 +39,6 @@ from .models import (
     Agreement,
     Case,
     CaseChannel,
-    CaseCounter,
     CaseEvent,
     CaseKind,
     CaseMessage,
@@ -48,6 +48,7 @@ from .models import (
 )
 
 S = CaseStatus
+CASE_NUMBERS = "service.case"  # the jalin.core.numbering scope of case numbers (#n)
 MAX_SUBJECT = 200
 MAX_BODY = 50_000
 MAX_CATEGORY = 100
@@ -190,12 +191,7 @@ def _check_category(category):
 
 
 def _next_number(organization):
-    CaseCounter.objects.bulk_create([CaseCounter(organization=organization)],
-                                    ignore_conflicts=True)
-    counter = CaseCounter.objects.select_for_update().get(organization=organization)
-    counter.last_number += 1
-    counter.save(update_fields=["last_number"])
-    return counter.last_number
+    return numbering.next_number(organization=organization, scope=CASE_NUMBERS)
 
 
 # --- Opening -------------------------------------------------------------------------------

@@ -445,20 +445,6 @@ class AgreementSignature(models.Model):
         return f"{self.signer_name}: {self.decision}"
 
 
-class AgreementCounter(models.Model):
-    """Last agreement number (AGR-n) per organization; locked while numbering, so two
-    agreements created at once never get the same number."""
-
-    organization = models.OneToOneField("tenancy.Organization", on_delete=models.CASCADE,
-                                        related_name="+")
-    last_number = models.PositiveIntegerField(default=0)
-
-    tenant_owner = "organization"
-
-    def __str__(self):
-        return f"{self.organization_id}: {self.last_number}"
-
-
 class AgreementReminderKind(models.TextChoices):
     REVIEW = "review", _("Review due")
     RENEWAL = "renewal", _("Renewal notice")
@@ -545,19 +531,6 @@ class CaseChannel(models.TextChoices):
     API = "api", _("API")
     STAFF = "staff", _("Staff")
     SURVEY = "survey", _("Survey follow-up")
-
-
-class CaseCounter(models.Model):
-    """Last case number per organization; locked while numbering (no gaps, no duplicates)."""
-
-    organization = models.OneToOneField("tenancy.Organization", on_delete=models.CASCADE,
-                                        related_name="+")
-    last_number = models.PositiveIntegerField(default=0)
-
-    tenant_owner = "organization"
-
-    def __str__(self):
-        return f"{self.organization_id}: {self.last_number}"
 
 
 class Case(models.Model):

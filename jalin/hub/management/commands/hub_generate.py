@@ -35,11 +35,10 @@ from django.db import connection, transaction
 
 from jalin.accounts.models import ApiToken, hash_token_secret
 from jalin.core.bulkload import TableWriter, secondary_indexes_dropped
-from jalin.hub import tax
+from jalin.hub import numbering, tax
 from jalin.hub.models import (
     Category,
     Order,
-    OrderCounter,
     OrderLine,
     OrderLineAllocation,
     OrderStatus,
@@ -474,6 +473,6 @@ class Command(BaseCommand):
             changes.add({"order_id": pk, "from_status": "", "to_status": status,
                          "actor_id": user_id, "reason": "", "at": created})
         orders.flush()
-        counter, _created = OrderCounter.objects.get_or_create(supplier_id=supplier_id)
-        counter.last_number = max(counter.last_number, count)
-        counter.save(update_fields=["last_number"])
+        with transaction.atomic():
+            numbering.advance_to(supplier_id=supplier_id, sequence=numbering.ORDER,
+                                 number=count)
