@@ -155,50 +155,25 @@ def test_many_threads_get_consecutive_numbers_without_gaps_first_use_included(or
 BEFORE = [("core", "0004_number_sequences"), ("hub", "0016_promotion_pricing_unit_cost"),
           ("service", "0006_survey_periods_good_answers"),
           ("brm", "0003_requirement_history_and_counters"), ("sales", "0008_campaign_attribution")]
-AFTER = [("hub", "0017_counters_to_number_sequences"),
-         ("service", "0007_counters_to_number_sequences"),
-         ("brm", "0004_counters_to_number_sequences"),
-         ("sales", "0009_quote_numbers_own_sequence")]
-
-
-def _migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
 
 
 @pytest.mark.django_db(transaction=True)
-def test_counter_rows_move_into_number_sequences_and_back(org, other_org):
-    old = _migrate(BEFORE)
+def test_counter_rows_move_back_into_the_old_tables_and_forward_again(org, other_org):
+    """Unapply the data migrations (NumberSequence rows → the old counter tables), then apply
+    them again (old tables → NumberSequence). Each migrate() builds the whole project state,
+    so the test does it only twice."""
+    expected = {
+        (org.pk, "hub.order", 7), (org.pk, "hub.invoice", 5), (org.pk, "hub.credit_note", 2),
+        (other_org.pk, "hub.invoice", 9), (org.pk, "sales.quote", 4),
+        (org.pk, "service.case", 12), (org.pk, "service.agreement", 3),
+        (org.pk, "brm.requirement", 6), (org.pk, "brm.improvement", 1)}
+    NumberSequence.objects.bulk_create(
+        [NumberSequence(organization_id=org_id, scope=scope, last=last)
+         for org_id, scope, last in expected]
+        + [NumberSequence(organization_id=org.pk, scope="test.kept", last=8)])
+    executor = MigrationExecutor(connection)
     try:
-        old.get_model("hub", "OrderCounter").objects.create(supplier_id=org.pk, last_number=7)
-        documents = old.get_model("hub", "DocumentCounter").objects
-        documents.create(supplier_id=org.pk, sequence="invoice", last_number=5)
-        documents.create(supplier_id=org.pk, sequence="credit_note", last_number=2)
-        documents.create(supplier_id=other_org.pk, sequence="invoice", last_number=9)
-        documents.create(supplier_id=org.pk, sequence="sales_quote", last_number=4)
-        old.get_model("service", "CaseCounter").objects.create(organization_id=org.pk,
-                                                               last_number=12)
-        old.get_model("service", "AgreementCounter").objects.create(organization_id=org.pk,
-                                                                    last_number=3)
-        registers = old.get_model("brm", "RegisterCounter").objects
-        registers.create(organization_id=org.pk, register="requirement", last_number=6)
-        registers.create(organization_id=org.pk, register="improvement", last_number=1)
-        expected = {
-            (org.pk, "hub.order", 7), (org.pk, "hub.invoice", 5),
-            (org.pk, "hub.credit_note", 2), (other_org.pk, "hub.invoice", 9),
-            (org.pk, "sales.quote", 4), (org.pk, "service.case", 12),
-            (org.pk, "service.agreement", 3), (org.pk, "brm.requirement", 6),
-            (org.pk, "brm.improvement", 1)}
-
-        new = _migrate(AFTER)
-        rows = new.get_model("core", "NumberSequence").objects
-        assert set(rows.values_list("organization_id", "scope", "last")) == expected
-        assert set(rows.values_list("period", flat=True)) == {""}
-
-        old = _migrate(BEFORE)  # and back: the old tables get their rows again
-        assert not old.get_model("core", "NumberSequence").objects.exists()
+        old = executor.migrate(BEFORE).apps
         assert set(old.get_model("hub", "OrderCounter").objects
                    .values_list("supplier_id", "last_number")) == {(org.pk, 7)}
         assert set(old.get_model("hub", "DocumentCounter").objects
@@ -212,6 +187,13 @@ def test_counter_rows_move_into_number_sequences_and_back(org, other_org):
         assert set(old.get_model("brm", "RegisterCounter").objects
                    .values_list("organization_id", "register", "last_number")) == {
             (org.pk, "requirement", 6), (org.pk, "improvement", 1)}
+        assert set(old.get_model("core", "NumberSequence").objects
+                   .values_list("scope", flat=True)) == {"test.kept"}
     finally:
         executor = MigrationExecutor(connection)
         executor.migrate(executor.loader.graph.leaf_nodes())
+    assert set(NumberSequence.objects.exclude(scope="test.kept")
+               .values_list("organization_id", "scope", "last")) == expected
+    assert set(NumberSequence.objects.values_list("period", flat=True)) == {""}
+    with transaction.atomic():  # and numbering goes on where the old counters stopped
+        assert numbering.next_number(organization=org, scope="hub.order") == 8
