@@ -18,22 +18,30 @@ QUOTE = "hub.quote"
 RETURN = "hub.return"
 
 
+def _hub_scope(sequence):
+    if not isinstance(sequence, str) or not sequence.startswith("hub."):
+        raise numbering.NumberingError(f"Not a hub number sequence: {sequence!r}")
+    return sequence
+
+
 def next_number(*, supplier_id, sequence):
     """Lock the supplier's `sequence` (one of the scopes above), take the next number and
     return it."""
-    return numbering.next_number(organization=supplier_id, scope=sequence)
+    return numbering.next_number(organization=supplier_id, scope=_hub_scope(sequence))
 
 
 def last_number(*, supplier_id, sequence):
     """The supplier's last number in `sequence` (0 before the first); no lock."""
-    return numbering.last_number(organization=supplier_id, scope=sequence)
+    return numbering.last_number(organization=supplier_id, scope=_hub_scope(sequence))
 
 
 def next_numbers(*, supplier_id, sequence, count):
     """Take `count` consecutive numbers at once (a range), for bulk writers."""
-    return numbering.next_numbers(organization=supplier_id, scope=sequence, count=count)
+    return numbering.next_numbers(organization=supplier_id, scope=_hub_scope(sequence),
+                                  count=count)
 
 
 def advance_to(*, supplier_id, sequence, number):
     """Move the sequence past `number` after rows were written with their own numbers."""
-    return numbering.advance_to(organization=supplier_id, scope=sequence, number=number)
+    return numbering.advance_to(organization=supplier_id, scope=_hub_scope(sequence),
+                                number=number)

@@ -84,8 +84,9 @@ def make_invoice(relationship, total, *, currency="IDR", due_date=None, issue_da
                           relationship=relationship, kind=kind, currency=currency,
                           issue_date=issue_date, due_date=due_date, total_net=total,
                           total_tax=0, total_gross=total)
+        sequence = numbering.CREDIT_NOTE if kind == "credit_note" else numbering.INVOICE
         invoice.number = number or numbering.next_number(supplier_id=relationship.supplier_id,
-                                                         sequence=kind)
+                                                         sequence=sequence)
         invoice.save()
         InvoiceLine.objects.create(invoice=invoice, sku="SVC", name="Goods", quantity=1,
                                    unit_price=total, tax_rate=0, line_net=total, line_tax=0,
