@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("core", "0004_number_sequences"),
         ("hub", "0017_counters_to_number_sequences"),
-        ("sales", "0008_campaign_attribution"),
+        ("sales", "0009_campaign_background_launch_and_schedule"),
     ]
 
     operations = [
