@@ -149,3 +149,62 @@ def test_service_review_reports_show_the_recorded_results_of_its_months(org, wor
             for r in rows] == [("resolution", 5, 4, 80.0, "2026-11-30")]
     review.period_end = datetime.date(2026, 11, 29)  # November is not wholly inside
     assert review_sla_results(review) == []
+
+
+def _plan(queryset):
+    """EXPLAIN of the ORM's query with table scans (and the per-case paths) switched off:
+    the plan names an index only if the query's conditions match the index (its columns
+    and its predicate)."""
+    from django.db import connection, transaction
+
+    sql, params = queryset.query.sql_with_params()
+    with transaction.atomic(), connection.cursor() as cursor:
+        # At test size the planner would walk the org's few cases and their clocks by
+        # case_id; without those paths it must find an index the conditions match.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("ALTER TABLE service_slaclock DROP CONSTRAINT service_sla_clock_once")
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = "
+                       "'service_slaclock' AND indexdef LIKE '%%(case_id)%%'")
+        for (name,) in cursor.fetchall():
+            cursor.execute(f'DROP INDEX "{name}"')
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        transaction.set_rollback(True)
+    return plan
+
+
+@pytest.mark.postgres
+def test_decided_clocks_of_a_period_are_found_by_index(org, world):
+    """The period's decided clocks (results, freeze job, BRM measures) come from the two
+    partial indexes of service.0007 (breached in the period; met = stopped in it without a
+    breach), not from a scan of every clock of every organization (docs/performance.md)."""
+    import datetime
+
+    from django.db import connection
+    from django.db.models import Q
+    from django.utils import timezone
+
+    from jalin.brm import measures
+    from jalin.service.models import SlaClockState
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL plans")
+    start, end = wib(2026, 11, 1, 0, 0), wib(2026, 12, 1, 0, 0)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE service_slaclock")
+    for queryset in (
+            sla_results.decided_clocks(org, start, end).values("agreement_id", "metric"),
+            SlaClock.objects.filter(case__organization=org).filter(
+                measures.sla_decided(start, end)).values("id")):
+        plan = _plan(queryset)
+        assert "service_clock_breached" in plan, plan
+        assert "service_clock_met" in plan, plan
+    # The monthly freeze job's scan over the last 62 days, all organizations.
+    since = timezone.now() - datetime.timedelta(days=62)
+    plan = _plan(SlaClock.objects.filter(
+        Q(breached_at__gte=since)
+        | Q(breached_at__isnull=True, state=SlaClockState.ACHIEVED, stopped_at__gte=since))
+        .values("case__organization_id"))
+    assert "service_clock_breached" in plan, plan
+    assert "service_clock_met" in plan, plan

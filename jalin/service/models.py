@@ -756,6 +756,14 @@ class SlaClock(models.Model):
                          condition=models.Q(state="running", warned_at__isnull=True)),
             models.Index(fields=["due_at"], name="service_clock_breach_due",
                          condition=models.Q(state="running", breached_at__isnull=True)),
+            # Clocks decided in a period: missed when they breached then, met when they
+            # stopped then without a breach (sla_results.decided_clocks, the monthly freeze
+            # job, BRM measures and metrics). The clock has no organization column (it is
+            # the case's), so the period is the bound; the case join narrows to the tenant.
+            models.Index(fields=["breached_at"], name="service_clock_breached",
+                         condition=models.Q(breached_at__isnull=False)),
+            models.Index(fields=["stopped_at"], name="service_clock_met",
+                         condition=models.Q(state="achieved", breached_at__isnull=True)),
         ]
 
     def __str__(self):

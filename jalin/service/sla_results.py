@@ -170,12 +170,13 @@ def sla_results_freeze_due(*, now=None):
     recorded results yet."""
     now = now or timezone.now()
     recorded = 0
+    # Clocks decided in the last 62 days (the rule of decided_clocks, so the two partial
+    # indexes of service.0007 find them without reading every clock).
+    since = now - datetime.timedelta(days=62)
     org_ids = set(SlaClock.objects.filter(
-        Q(breached_at__isnull=False) | Q(state=SlaClockState.ACHIEVED),
-        stopped_at__gte=now - datetime.timedelta(days=62),
-    ).values_list("case__organization_id", flat=True).distinct()) | set(
-        SlaClock.objects.filter(breached_at__gte=now - datetime.timedelta(days=62))
-        .values_list("case__organization_id", flat=True).distinct())
+        Q(breached_at__gte=since)
+        | Q(breached_at__isnull=True, state=SlaClockState.ACHIEVED, stopped_at__gte=since),
+    ).values_list("case__organization_id", flat=True).distinct())
     for organization in Organization.objects.filter(pk__in=org_ids):
         period = month_start(timezone.localtime(now, _zone(organization)).date())
         previous = month_start(period - datetime.timedelta(days=1))
