@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from jalin.crm import services as crm
+from jalin.hub import sales_rollup
 from jalin.hub.models import Order, OrderLine, OrderStatus
 from jalin.hub.testing import link_buyer, make_product
 from jalin.sales import leads
@@ -75,13 +76,16 @@ class History:
             number=self.number, status=status, currency=currency,
             total_net=Decimal(str(net)), total_gross=Decimal(str(net)),
             created_at=moment, submitted_at=moment, updated_at=moment)
+        created = []
         for position, (product, quantity) in enumerate(lines or [], 1):
-            OrderLine.objects.create(
+            created.append(OrderLine.objects.create(
                 order=order, position=position, product=product, sku=product.sku,
                 name=product.name, unit=product.unit, quantity=quantity,
                 unit_price=Decimal("1"), tax_class=product.tax_class, tax_rate=Decimal("0"),
                 line_net=Decimal(quantity), line_tax=Decimal("0"),
-                line_gross=Decimal(quantity))
+                line_gross=Decimal(quantity)))
+        # As order_place does: the monthly product rollup follows in the same transaction.
+        sales_rollup.order_added(order=order, lines=created)
         return order
 
     def monthly(self, first_month, values, *, product=None):

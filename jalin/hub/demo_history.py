@@ -11,7 +11,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from . import addresses, numbering, tax
+from . import addresses, numbering, sales_rollup, tax
 from .models import (
     Order,
     OrderLine,
@@ -117,4 +117,6 @@ def seed_order_history(*, supplier, months=30, today=None, products=8):
                                              reason="Riwayat pesanan (demo)",
                                              at=order.submitted_at))
         OrderStatusChange.objects.bulk_create(changes)
+        # Written directly, so the monthly product rollup is recounted for the supplier.
+        sales_rollup.rebuild(supplier_ids=[supplier.pk])
     return len(orders)

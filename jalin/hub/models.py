@@ -737,6 +737,41 @@ class OrderLineAllocation(models.Model):
         return self.quantity - self.shipped_quantity
 
 
+class ProductSalesMonth(models.Model):
+    """Units and net revenue of one supplier product in one month: the order lines of the
+    supplier's counted orders (not draft, not cancelled) summed by the month the order was
+    submitted (local time, Asia/Jakarta by default) and currency.
+
+    A rollup for the demand history (`history_selectors`), so that page does not sum millions
+    of order lines on every view. Kept by `jalin.hub.sales_rollup` in the transaction that
+    places or cancels the order; rebuilt (batched, per supplier and month) by
+    `jalin hub_sales_rollup`. Returns and credit notes are not netted out, as before: demand
+    as ordered."""
+
+    supplier = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField()  # first day of the month
+    currency = models.CharField(max_length=3)
+    quantity = models.BigIntegerField(default=0)
+    net = models.DecimalField(max_digits=CREDIT_MAX_DIGITS + 4,
+                              decimal_places=CREDIT_DECIMAL_PLACES, default=0)
+
+    tenant_owner = "supplier"
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["supplier", "product", "month", "currency"],
+                                    name="hub_product_month_once"),
+        ]
+        indexes = [
+            # Top products of a period: the supplier's rows of those months.
+            models.Index(fields=["supplier", "month"], name="hub_product_month_by_month"),
+        ]
+
+    def __str__(self):
+        return f"{self.product_id} {self.month:%Y-%m} {self.quantity}"
+
+
 class OrderStatusChange(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="status_changes")
     from_status = models.CharField(max_length=20, choices=OrderStatus.choices, blank=True)

@@ -39,7 +39,7 @@ from jalin.core.events import emit_event
 from jalin.tenancy.roles import FINANCE_EDIT, ORDERS_APPROVE, ORDERS_FULFIL, ORDERS_PLACE, has_perm
 from jalin.tenancy.services import StaleVersion
 
-from . import addresses, numbering, selectors, sku_lines, stock, tax
+from . import addresses, numbering, sales_rollup, selectors, sku_lines, stock, tax
 from .models import (
     BuyerSettings,
     Cart,
@@ -446,6 +446,7 @@ def order_place(*, relationship, actor, lines, idempotency_key=None, entered_by_
         for line in order_lines:
             line.order = order
         OrderLine.objects.bulk_create(order_lines)
+        sales_rollup.order_added(order=order, lines=order_lines)
         stock.apply_reservations(chosen=chosen, lines=order_lines, order=order, actor=actor,
                                  reason=f"#{order.number}")
         OrderStatusChange.objects.create(order=order, from_status="", to_status=S.SUBMITTED,
@@ -603,6 +604,7 @@ def _move(order, target, *, actor, reason=""):
     order.updated_at = timezone.now()
     order.save(update_fields=["status", "version", "updated_at", "approved_by", "approved_at",
                               "credit_released_by", "credit_released_at", "stock_reserved"])
+    sales_rollup.status_changed(order=order, from_status=from_status)
     _record_status(order, from_status=from_status, actor=actor, reason=reason)
 
 

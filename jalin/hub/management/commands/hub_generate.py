@@ -35,7 +35,7 @@ from django.db import connection, transaction
 
 from jalin.accounts.models import ApiToken, hash_token_secret
 from jalin.core.bulkload import TableWriter, secondary_indexes_dropped
-from jalin.hub import numbering, tax
+from jalin.hub import numbering, sales_rollup, tax
 from jalin.hub.models import (
     Category,
     Order,
@@ -47,6 +47,7 @@ from jalin.hub.models import (
     PriceList,
     PriceListItem,
     Product,
+    ProductSalesMonth,
     RelationshipStatus,
     StockLevel,
     SupplierSettings,
@@ -208,12 +209,17 @@ class Command(BaseCommand):
             self._orders(orders, lines, catalog, base_prices, buyer_rows, warehouse_ids,
                          reserved)
         self._stock(catalog, warehouse_ids, reserved)
+        if orders:
+            rollup_started = time.monotonic()
+            rows = sales_rollup.rebuild(supplier_ids=[organization.pk])
+            self.out.write(f"  monthly product rollup: {rows:,} rows, "
+                           f"{time.monotonic() - rollup_started:,.1f} s\n")
         if connection.vendor == "postgresql":
             self.out.write("Analyzing tables...\n")
             with connection.cursor() as cursor:
                 for model in (Category, Product, PriceList, PriceListItem, TradingRelationship,
                               Warehouse, StockLevel, Order, OrderLine, OrderLineAllocation,
-                              OrderStatusChange):
+                              OrderStatusChange, ProductSalesMonth):
                     cursor.execute(f'ANALYZE "{model._meta.db_table}"')
         if tokens_file:
             Path(tokens_file).write_text(json.dumps({
