@@ -124,6 +124,17 @@ def main():
     timed("board page (HTML)", lambda: get(reverse("sales:board")), args.repeat, results)
     timed("board selector only", lambda: selectors.board(
         organization=organization, pipeline=pipeline), args.repeat, results)
+    # The column headers alone: counting every open deal (before sales.0009) against the
+    # per-stage tallies the services keep (after).
+    from django.db.models import Count, Sum
+
+    from jalin.sales import board_tally
+
+    timed("board counts: grouped count (before)", lambda: list(
+        open_deals.filter(pipeline=pipeline).order_by().values("stage_id", "currency")
+        .annotate(count=Count("id"), total=Sum("amount"))), args.repeat, results)
+    timed("board counts: stage tallies (after)", lambda: board_tally.tallies(
+        organization=organization, pipeline=pipeline), args.repeat, results)
     timed("board column, load more", lambda: get(reverse("sales:board_column"), {
         "pipeline": pipeline.pk, "stage": column.stage.pk, "cursor": column.next_cursor}),
         args.repeat, results)

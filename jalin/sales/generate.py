@@ -26,6 +26,7 @@ from jalin.crm import services as crm
 from jalin.crm.models import Account
 from jalin.tenancy.models import Membership
 
+from . import board_tally
 from .leads import default_pipeline
 from .models import Opportunity, OpportunityStageChange, OpportunityStatus, StageKind
 
@@ -107,6 +108,8 @@ def generate_opportunities(*, organization, count, closed=0, seed=1, batch=10_00
                      "seconds_in_previous": 0, "amount": amount, "changed_by_id": None,
                      "changed_at": entered})
     opportunities.flush()
+    # Written directly, so the board's column tallies are recounted.
+    board_tally.recount(organization=organization)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             for model in (Opportunity, OpportunityStageChange):

@@ -449,6 +449,33 @@ class Opportunity(models.Model):
         return self.probability if self.probability is not None else self.stage.probability
 
 
+class StageTally(models.Model):
+    """How many open deals a board column holds and their amount, per currency: the board's
+    column headers without counting every open deal on each view. Kept by the opportunity
+    services in the transaction of each create, move, close, reopen and amount change
+    (`jalin.sales.board_tally`); `board_tally.recount` rebuilds it."""
+
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE,
+                                     related_name="+")
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="+")
+    stage = models.ForeignKey(PipelineStage, on_delete=models.CASCADE, related_name="+")
+    currency = models.CharField(max_length=3)
+    count = models.BigIntegerField(default=0)
+    amount = models.DecimalField(max_digits=24, decimal_places=2, default=0)
+
+    tenant_owner = "organization"
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["stage", "currency"], name="sales_stage_tally_once"),
+        ]
+        indexes = [models.Index(fields=["organization", "pipeline"],
+                                name="sales_stage_tally_board")]
+
+    def __str__(self):
+        return f"{self.stage_id} {self.currency} {self.count}"
+
+
 class OpportunityLine(models.Model):
     opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE,
                                     related_name="lines")

@@ -47,6 +47,7 @@ from jalin.hub.selectors import products_for_supplier
 from jalin.tenancy.models import Membership, validate_currency
 from jalin.tenancy.services import StaleVersion
 
+from . import board_tally
 from .leads import (
     SalesError,
     default_pipeline,
@@ -266,7 +267,17 @@ def _lock(opportunity, version):
     locked = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
     if version is not None and locked.version != _obj_id(version):
         raise StaleVersion()
+    locked._board_key = board_tally.board_key(locked)
     return locked
+
+
+def _save(opportunity, **kwargs):
+    """Save the deal and move its share of the board's column tallies (same transaction)."""
+    opportunity.save(**kwargs)
+    after = board_tally.board_key(opportunity)
+    board_tally.apply(organization_id=opportunity.organization_id,
+                      before=getattr(opportunity, "_board_key", None), after=after)
+    opportunity._board_key = after
 
 
 def _touch(opportunity, now=None):
@@ -499,13 +510,13 @@ def opportunity_create(*, organization, actor, name, account, close_date, amount
             next_step_on=_date(next_step_on, "next_step_on"), lead=lead_row, campaign=campaign,
             stage_entered_at=now, board_rank=_bottom_rank(column), created_at=now,
             updated_at=now)
-        opportunity.save()
+        _save(opportunity)
         if clean_lines:
             OpportunityLine.objects.bulk_create([
                 OpportunityLine(opportunity=opportunity, position=index, **line)
                 for index, line in enumerate(clean_lines, 1)])
             _recompute_amount(opportunity)
-            opportunity.save(update_fields=["amount"])
+            _save(opportunity, update_fields=["amount"])
         if competitor_rows:
             opportunity.competitors.set(competitor_rows)
         OpportunityStageChange.objects.create(
@@ -585,7 +596,7 @@ def opportunity_update(*, opportunity, actor, version, **changes):
         if not changed:
             return locked
         _touch(locked)
-        locked.save()
+        _save(locked)
         _emit("updated", locked, actor,
               before={key: before[key] for key in changed if key in before},
               after={key: after[key] for key in changed if key in after}, changed=changed)
@@ -628,7 +639,7 @@ def opportunity_move(*, opportunity, actor, stage, after=None, before=None, vers
                 from_stage.forecast_category == ForecastCategory.OMITTED):
             locked.forecast_category = target.forecast_category
         _touch(locked, now)
-        locked.save()
+        _save(locked)
         _emit("moved", locked, actor, before={"stage_id": from_stage.pk},
               after={"stage_id": target.pk}, from_stage_id=from_stage.pk,
               from_stage=from_stage.name, seconds_in_previous=seconds)
@@ -667,7 +678,7 @@ def opportunity_close(*, opportunity, actor, won, reason=None, note="", lost_to=
             if locked.hub_order_id is None:
                 locked.hub_order = hub_order
                 _touch(locked)
-                locked.save()
+                _save(locked)
                 _emit("updated", locked, actor, after={"hub_order_id": hub_order.pk},
                       changed=["hub_order"], hub_order_id=hub_order.pk)
             return locked
@@ -689,7 +700,7 @@ def opportunity_close(*, opportunity, actor, won, reason=None, note="", lost_to=
         if hub_order is not None:
             locked.hub_order = hub_order
         _touch(locked, now)
-        locked.save()
+        _save(locked)
         _emit("won" if won else "lost", locked, actor, before=before,
               after={"status": locked.status, "stage_id": stage.pk,
                      "reason_id": reason_row.pk if reason_row else None, "note": note,
@@ -730,7 +741,7 @@ def opportunity_reopen(*, opportunity, actor, stage=None, version=None):
         locked.board_rank = _rank_between(
             _column(locked.organization_id, locked.pipeline_id, target.pk), exclude=locked.pk)
         _touch(locked, now)
-        locked.save()
+        _save(locked)
         _emit("reopened", locked, actor, before=before,
               after={"status": locked.status, "stage_id": target.pk},
               from_stage_id=from_stage.pk, seconds_in_previous=seconds)
@@ -750,7 +761,7 @@ def _after_lines(locked, actor, action, line_state, line_id):
     before_amount = locked.amount
     _recompute_amount(locked)
     _touch(locked)
-    locked.save()
+    _save(locked)
     _emit("updated", locked, actor, before={"amount": str(before_amount)},
           after={"amount": str(locked.amount), action: line_state, "line_id": line_id},
           changed=["lines"] + (["amount"] if locked.amount != before_amount else []))

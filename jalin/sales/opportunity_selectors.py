@@ -3,7 +3,9 @@ history with time in stage.
 
 Designed for hundreds of thousands of open deals per organization:
 
-- Board: one grouped aggregate gives every column's count and sum (per currency); then each
+- Board: the column tallies (`StageTally`, kept by the services) give every column's count
+  and sum per currency — a grouped count of the matching deals when the board is filtered
+  by owner, team or search; then each
   open stage's first `BOARD_CARDS` cards come from the partial board index
   (organization, pipeline, stage, board_rank, id WHERE status = open) — one LIMITed index
   range per column, so the page costs 2 + number of stages queries whatever the data size.
@@ -28,6 +30,7 @@ from django.utils.translation import gettext as _
 from jalin.api.pagination import InvalidCursor, KeysetPage
 from jalin.tenancy.access import for_org
 
+from . import board_tally
 from .models import (
     Opportunity,
     OpportunityStageChange,
@@ -220,14 +223,23 @@ def board(*, organization, pipeline, user=None, limit=BOARD_CARDS, **filters):
     filters.pop("stage", None)
     stages = [stage for stage in PipelineStage.objects.filter(pipeline=pipeline)
               .order_by("position", "id") if stage.kind == StageKind.OPEN]
-    base = opportunity_filter(for_org(Opportunity, organization).filter(pipeline=pipeline),
-                              user=user, status="open", **filters)
     stats = {}
-    for row in (base.order_by().values("stage_id", "currency")
-                .annotate(count=Count("id"), total=Sum("amount"))):
-        entry = stats.setdefault(row["stage_id"], {"count": 0, "totals": []})
-        entry["count"] += row["count"]
-        entry["totals"].append((row["currency"], _money(row["total"])))
+    if any(str(value or "").strip() for value in filters.values()):
+        # Filtered (owner, team, search…): count the matching open deals.
+        base = opportunity_filter(
+            for_org(Opportunity, organization).filter(pipeline=pipeline), user=user,
+            status="open", **filters)
+        rows = ((row["stage_id"], row["currency"], row["count"], row["total"]) for row in
+                base.order_by().values("stage_id", "currency")
+                .annotate(count=Count("id"), total=Sum("amount")))
+    else:  # the whole pipeline: the column tallies kept by the services
+        rows = ((stage_id, currency, count, total) for stage_id, columns in
+                board_tally.tallies(organization=organization, pipeline=pipeline).items()
+                for currency, count, total in columns)
+    for stage_id, currency, count, total in rows:
+        entry = stats.setdefault(stage_id, {"count": 0, "totals": []})
+        entry["count"] += count
+        entry["totals"].append((currency, _money(total)))
     columns = []
     for stage in stages:
         entry = stats.get(stage.pk, {"count": 0, "totals": []})
@@ -237,7 +249,7 @@ def board(*, organization, pipeline, user=None, limit=BOARD_CARDS, **filters):
                                      stage=stage, limit=limit, user=user, **filters)
         columns.append(BoardColumn(
             stage=stage, cards=page.items if page else [], count=entry["count"],
-            totals=sorted(entry["totals"], key=lambda item: -item[1]),
+            totals=sorted(entry["totals"], key=lambda item: (-item[1], item[0])),
             next_cursor=page.next_cursor if page else None))
     return columns
 
