@@ -33,6 +33,7 @@ TARGETS_MS = {  # scenario -> p95 target in ms
     "forecast page by owner": 700,
     "revenue forecast page (warm)": 300,
     "demand page (warm)": 500,
+    "demand history, rollup (after)": 100,
     "revenue forecast (cold: fit + backtest)": 5000,
 }
 
@@ -57,11 +58,41 @@ def _report(name, timings):
           f"  {f'(target {target})' if target else ''} {verdict}")
 
 
+def _lines_top(organization, start, end, limit=20):
+    """The demand page's top products as history_selectors summed them from the order lines
+    before the monthly rollup (hub.0017)."""
+    from django.db.models import Sum
+
+    from jalin.hub.history_selectors import counted_orders
+    from jalin.hub.models import OrderLine
+
+    rows = (OrderLine.objects.filter(order__in=counted_orders(supplier=organization,
+                                                              start=start, end=end))
+            .order_by().values("product_id").annotate(units=Sum("quantity"))
+            .order_by("-units", "product_id")[:limit])
+    return [(row["product_id"], row["units"]) for row in rows]
+
+
+def _lines_monthly(organization, start, end, product_ids):
+    from django.db.models import DateField, Sum
+    from django.db.models.functions import TruncMonth
+
+    from jalin.hub.history_selectors import counted_orders
+    from jalin.hub.models import OrderLine
+
+    return list(OrderLine.objects.filter(order__in=counted_orders(
+        supplier=organization, start=start, end=end), product_id__in=product_ids)
+        .order_by().annotate(month=TruncMonth("order__submitted_at", output_field=DateField()))
+        .values("product_id", "month").annotate(units=Sum("quantity")))
+
+
 def bench_forecast(organization, *, repeats=20, out=print):
     from django.core.cache import cache
     from django.test import Client
     from django.urls import reverse
 
+    from jalin.hub import history_selectors
+    from jalin.hub.models import Order
     from jalin.sales import forecast_selectors as fs
     from jalin.sales.models import Opportunity
     from jalin.tenancy.middleware import SESSION_KEY
@@ -106,6 +137,32 @@ def bench_forecast(organization, *, repeats=20, out=print):
         scenarios["forecast page by owner"] = page("sales:forecast", by="owner")
         scenarios["revenue forecast page (warm)"] = page("sales:forecast_revenue")
         scenarios["demand page (warm)"] = page("sales:forecast_demand")
+    if Order.objects.filter(supplier=organization).exists():
+        # Demand history at order-line scale (a supplier loaded by `jalin hub_generate`, see
+        # bench/setup_hub_pg.sh): the same two reads of the demand page, summed from the
+        # order lines as before hub.0017, and read from the monthly rollup.
+        # The window ends after the supplier's last order (generated history may end before
+        # this month), so both variants read a full year and 48 months of lines.
+        from django.db.models import Max
+
+        from jalin.hub.sales_rollup import month_of, next_month
+
+        last = Order.objects.filter(supplier=organization).aggregate(at=Max("submitted_at"))
+        end = min(next_month(month_of(last["at"])), fs._history_window(None)[1])
+        start, year = fs._add_months(end, -fs.HISTORY_MONTHS), fs._add_months(end, -12)
+
+        def from_lines():
+            top = _lines_top(organization, year, end)
+            _lines_monthly(organization, start, end, [pid for pid, _units in top])
+
+        def from_rollup():
+            top = history_selectors.top_products_by_units(supplier=organization, start=year,
+                                                          end=end, limit=20)
+            history_selectors.monthly_units(supplier=organization, start=start, end=end,
+                                            product_ids=[pid for pid, _u, _n in top])
+
+        scenarios["demand history, order lines (before)"] = from_lines
+        scenarios["demand history, rollup (after)"] = from_rollup
     results = {}
     for name, function in scenarios.items():
         results[name] = _time(function, repeats)
