@@ -17,7 +17,7 @@ from django.db import transaction
 
 from .models import NumberSequence
 
-__all__ = ["NumberingError", "advance_to", "last_number", "next_number", "next_numbers"]
+__all__ = ["NumberingError", "advance_to", "last_number", "lock", "next_number", "next_numbers"]
 
 
 class NumberingError(RuntimeError):
@@ -76,6 +76,13 @@ def advance_to(*, organization, scope, number, period="", using=None):
         row.last = number
         row.save(update_fields=["last"])
     return row.last
+
+
+def lock(*, organization, scope, period="", using=None):
+    """Lock the sequence row (creating it on first use) without taking a number, so that
+    other work waits for, and is waited for by, whoever numbers in this sequence until the
+    caller's transaction ends."""
+    _locked_row(organization=organization, scope=scope, period=period, using=using)
 
 
 def last_number(*, organization, scope, period="", using=None):

@@ -45,3 +45,8 @@ def advance_to(*, supplier_id, sequence, number):
     """Move the sequence past `number` after rows were written with their own numbers."""
     return numbering.advance_to(organization=supplier_id, scope=_hub_scope(sequence),
                                 number=number)
+
+
+def lock(*, supplier_id, sequence):
+    """Hold the supplier's `sequence` row until the transaction ends, taking no number."""
+    numbering.lock(organization=supplier_id, scope=_hub_scope(sequence))

@@ -19,8 +19,9 @@ invoiced quantities are not demand), so nothing else touches the rollup.
 
 Rebuild (`rebuild`, the `jalin hub_sales_rollup` command, also run by `hub_generate` and the
 demo, which write orders directly): one transaction per supplier and month, holding the
-supplier's order-number row (`OrderCounter`) — the row `order_place` locks before it adds to
-the rollup, and that a cancellation takes before it subtracts — so no order or cancellation
+supplier's order-number sequence row (scope `hub.order` of `jalin.core.numbering`) — the
+row `order_place` locks before it adds to the rollup, and that a cancellation takes before
+it subtracts — so no order or cancellation
 of that supplier is half-way while a month is recounted. Order placement of that supplier
 waits for the month being recounted (tens of milliseconds to about a second at 500 000 lines
 a month); other suppliers are not affected.
@@ -28,11 +29,12 @@ a month); other suppliers are not affected.
 
 import datetime
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Max, Min, Sum
 from django.utils import timezone
 
-from .models import Order, OrderCounter, OrderLine, OrderStatus, ProductSalesMonth
+from . import numbering
+from .models import Order, OrderLine, OrderStatus, ProductSalesMonth
 
 NOT_COUNTED = (OrderStatus.DRAFT, OrderStatus.CANCELLED)
 CHUNK = 500
@@ -56,15 +58,8 @@ def _moment(day):
 
 
 def _lock_supplier(supplier_id):
-    """Take the supplier's order-number row (create it when the supplier has none yet)."""
-    if OrderCounter.objects.select_for_update().filter(supplier_id=supplier_id).exists():
-        return
-    try:
-        with transaction.atomic():
-            OrderCounter.objects.create(supplier_id=supplier_id)
-    except IntegrityError:
-        pass
-    OrderCounter.objects.select_for_update().filter(supplier_id=supplier_id).exists()
+    """Take the supplier's order-number sequence row (created when the supplier has none)."""
+    numbering.lock(supplier_id=supplier_id, sequence=numbering.ORDER)
 
 
 def _add(supplier_id, sums):

@@ -47,7 +47,7 @@ def backfill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('hub', '0016_promotion_pricing_unit_cost'),
+        ('hub', '0017_counters_to_number_sequences'),
         ('tenancy', '0001_initial'),
     ]
 

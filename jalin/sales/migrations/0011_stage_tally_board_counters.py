@@ -19,7 +19,7 @@ def backfill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sales', '0008_campaign_attribution'),
+        ('sales', '0010_quote_numbers_own_sequence'),
         ('tenancy', '0001_initial'),
     ]
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('service', '0006_survey_periods_good_answers'),
+        ('service', '0007_counters_to_number_sequences'),
     ]
 
     operations = [
