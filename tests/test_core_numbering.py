@@ -154,7 +154,8 @@ def test_many_threads_get_consecutive_numbers_without_gaps_first_use_included(or
 
 BEFORE = [("core", "0004_number_sequences"), ("hub", "0016_promotion_pricing_unit_cost"),
           ("service", "0006_survey_periods_good_answers"),
-          ("brm", "0003_requirement_history_and_counters"), ("sales", "0009_campaign_background_launch_and_schedule")]
+          ("brm", "0003_requirement_history_and_counters"),
+          ("sales", "0009_campaign_background_launch_and_schedule")]
 
 
 @pytest.mark.django_db(transaction=True)
