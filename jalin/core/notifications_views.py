@@ -6,6 +6,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from jalin.core.params import int_param
 from jalin.tenancy.decorators import org_required
 
 from .models import Notification
@@ -26,11 +27,6 @@ def notification_list(request):
     return render(request, "core/notifications.html", {"page": page})
 
 
-def _int(value):
-    value = (value or "")[:18]
-    return int(value) if value.isdigit() else None
-
-
 @org_required()
 @require_POST
 def notification_read(request):
@@ -38,7 +34,7 @@ def notification_read(request):
     if request.POST.get("all"):
         mark_read(user=request.user, organization=request.organization)
     else:
-        notification_id = _int(request.POST.get("id"))
+        notification_id = int_param(request.POST.get("id"))
         if notification_id is not None:
             mark_read(user=request.user, organization=request.organization,
                       ids=[notification_id])

@@ -7,14 +7,19 @@ import datetime
 DB_INT_MAX = 2**63 - 1
 
 
-def int_param(value):
-    """`value` as an int, or None when it is not a whole number. Numbers beyond the 64-bit
-    range are clamped to its edge: as an id or a version they then match nothing (404, an
-    empty list, a stale-version 409) instead of overflowing the database driver."""
+def int_param(value, *, default=None, positive=False):
+    """`value` as an int, or `default` when it is not a whole number (or, with
+    `positive=True`, when it is not above zero: an id). Numbers beyond the 64-bit range are
+    clamped to its edge: as an id or a version they then match nothing (404, an empty list, a
+    stale-version 409) instead of overflowing the database driver."""
+    if isinstance(value, bool):
+        return default
     try:
         number = int(str(value).strip())
     except (TypeError, ValueError):
-        return None
+        return default
+    if positive and number < 1:
+        return default
     return max(-DB_INT_MAX, min(number, DB_INT_MAX))
 
 
