@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from jalin.core.params import int_param
 from jalin.tenancy.access import for_org, get_for_org_or_404
 from jalin.tenancy.decorators import org_required
 from jalin.tenancy.roles import CRM_EDIT, CRM_VIEW, ORG_MANAGE, has_perm
@@ -48,7 +49,7 @@ def _filters(request):
         q=data.get("q") or "", status=data.get("status") or "", tier=data.get("tier") or "",
         owner=data.get("owner"), tag=data.get("tag") or "",
         relationship_role=data.get("role") or "",
-        account=int(account) if account.isdigit() else None, custom=custom,
+        account=int_param(account, positive=True), custom=custom,
     )
     sort = data.get("sort") or "name"
     return form, filters, sort
@@ -223,9 +224,9 @@ def _contact_form_page(request, *, contact=None):
     organization = request.organization
     definitions = definitions_for(organization=organization, target=CustomFieldTarget.CONTACT)
     initial = {}
-    account_id = request.GET.get("account", "")
-    if contact is None and account_id.isdigit():
-        initial["account"] = int(account_id)
+    account_id = int_param(request.GET.get("account"), positive=True)
+    if contact is None and account_id:
+        initial["account"] = account_id
     form = ContactForm(request.POST or None, instance=contact or Contact(), initial=initial,
                        organization=organization, definitions=definitions)
     status = 200

@@ -3,6 +3,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from jalin.core.params import int_param
+
 from ..models import (
     Account,
     ActivityKind,
@@ -102,15 +104,17 @@ class ActivityForm(forms.Form):
             if name not in keep:
                 del self.fields[name]
         data_account = self.data.get("account") if self.is_bound else None
-        account_id = _int(data_account) or _int(self.initial.get("account"))
+        account_id = (int_param(data_account, positive=True)
+                      or int_param(self.initial.get("account"), positive=True))
         self.fields["account"].choices = [("", "—"), *_accounts(organization, account_id)]
-        contact_ids = [_int(self.initial.get("contact"))]
+        contact_ids = [int_param(self.initial.get("contact"), positive=True)]
         if "attendee_contacts" in self.fields:
             contact_ids += list(self.initial.get("attendee_contacts") or [])
             if self.is_bound:
-                contact_ids += [_int(v) for v in self.data.getlist("attendee_contacts")]
+                contact_ids += [int_param(v, positive=True)
+                                for v in self.data.getlist("attendee_contacts")]
         if self.is_bound:
-            contact_ids.append(_int(self.data.get("contact")))
+            contact_ids.append(int_param(self.data.get("contact"), positive=True))
         contacts = _contacts(organization, account_id, [i for i in contact_ids if i])
         self.fields["contact"].choices = [("", "—"), *contacts]
         members = _members(organization)
@@ -139,14 +143,6 @@ class ActivityForm(forms.Form):
 
     def status(self):
         return ActivityStatus.DONE if self.cleaned_data.get("done") else ActivityStatus.OPEN
-
-
-def _int(value):
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if 0 < number < 2**63 else None
 
 
 def initial_for(activity):

@@ -17,6 +17,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from jalin.core.params import int_param
 from jalin.tenancy.access import get_for_org_or_404
 from jalin.tenancy.decorators import org_required
 from jalin.tenancy.roles import CRM_EDIT, CRM_VIEW, has_perm
@@ -38,19 +39,15 @@ def _can_edit(request):
     return has_perm(request.membership, CRM_EDIT)
 
 
-def _int(value, default=None):
-    value = (value or "")[:18]
-    return int(value) if value.isdigit() and int(value) > 0 else default
-
-
 def _filters(request):
     form = FilterForm(request.GET)
     data = form.cleaned_data if form.is_valid() else {}
     filters = selectors.ActivityFilters(
         kind=data.get("kind") or "", status=data.get("status") or "",
-        assignee=_int(request.GET.get("assignee")), account=_int(request.GET.get("account")),
-        contact=_int(request.GET.get("contact")), date_from=data.get("date_from"),
-        date_to=data.get("date_to"), q=data.get("q") or "")
+        assignee=int_param(request.GET.get("assignee"), positive=True),
+        account=int_param(request.GET.get("account"), positive=True),
+        contact=int_param(request.GET.get("contact"), positive=True),
+        date_from=data.get("date_from"), date_to=data.get("date_to"), q=data.get("q") or "")
     if request.GET.get("assignee") == "me":
         filters.assignee = request.user.pk
     return form, filters
@@ -124,7 +121,7 @@ def _form_page(request, *, activity=None):
             kind = ActivityKind.TASK
         initial = {"assignee": request.user.pk}
         for name in ("account", "contact"):
-            value = _int(request.GET.get(name))
+            value = int_param(request.GET.get(name), positive=True)
             if value is not None:
                 initial[name] = value
         if initial.get("contact") and not initial.get("account"):
@@ -279,7 +276,8 @@ def panel_context(request, record, *, form=None):
 def activity_log_call(request):
     """The panel's quick form: log a call on an account or contact; answers the re-rendered
     panel (htmx) or redirects back to the record."""
-    account_id, contact_id = _int(request.POST.get("account")), _int(request.POST.get("contact"))
+    account_id = int_param(request.POST.get("account"), positive=True)
+    contact_id = int_param(request.POST.get("contact"), positive=True)
     if contact_id is not None:
         record = get_for_org_or_404(Contact.objects.filter(archived_at__isnull=True),
                                     request.organization, pk=contact_id)

@@ -23,6 +23,7 @@ from jalin.api.errors import ProblemError
 from jalin.api.idempotency import idempotent
 from jalin.api.pagination import Page, PageParams, paginate
 from jalin.api.schemas import MAX_INT, Input
+from jalin.core.params import int_param
 from jalin.tenancy.access import for_org, get_for_org_or_404
 from jalin.tenancy.roles import CRM_EDIT, CRM_VIEW
 
@@ -59,8 +60,9 @@ class UploadAuth:
         if document_id is not None:
             membership = getattr(request, "membership", None)
             organization = membership.organization if membership else None
-            if not str(document_id).isdigit() or not for_org(Document, organization).filter(
-                    pk=int(document_id[:18])).exists():
+            document_id = int_param(document_id, positive=True)
+            if not document_id or not for_org(Document, organization).filter(
+                    pk=document_id).exists():
                 raise Http404
         if uploads.too_large(request):  # parses the body now, through the size limit
             raise _too_large()

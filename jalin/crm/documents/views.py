@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from jalin.core.pagination import keyset_paginate
+from jalin.core.params import int_param
 from jalin.tenancy.access import get_for_org_or_404
 from jalin.tenancy.decorators import org_required
 from jalin.tenancy.roles import CRM_EDIT, CRM_VIEW, has_perm
@@ -37,11 +38,6 @@ RECORD_QUERYSETS = {
     "activity": lambda: Activity.objects.all(),
 }
 DOWNLOAD_CSP = "sandbox; default-src 'none'"
-
-
-def _int(value):
-    value = (value or "")[:18]
-    return int(value) if value.isdigit() and int(value) > 0 else None
 
 
 def record_url(record):
@@ -76,7 +72,7 @@ def panel_context(request, record, *, error="", error_field=""):
 
 def _record_from_post(request):
     for kind, queryset in RECORD_QUERYSETS.items():
-        record_id = _int(request.POST.get(kind))
+        record_id = int_param(request.POST.get(kind), positive=True)
         if record_id is not None:
             return get_for_org_or_404(queryset(), request.organization, pk=record_id)
     raise Http404
@@ -148,7 +144,7 @@ def _document(request, pk):
 
 
 def _version(request):
-    return _int(request.POST.get("version")) or 0
+    return int_param(request.POST.get("version"), positive=True) or 0
 
 
 def _back(request, document):
@@ -246,10 +242,11 @@ def _filters(request):
     record_type = request.GET.get("record", "")
     record_type = record_type if record_type in selectors.RECORD_FIELDS else ""
     return {
-        "record_type": record_type, "uploader": _int(request.GET.get("uploader")),
-        "account": _int(request.GET.get("account")),
-        "contact": _int(request.GET.get("contact")),
-        "activity": _int(request.GET.get("activity")),
+        "record_type": record_type,
+        "uploader": int_param(request.GET.get("uploader"), positive=True),
+        "account": int_param(request.GET.get("account"), positive=True),
+        "contact": int_param(request.GET.get("contact"), positive=True),
+        "activity": int_param(request.GET.get("activity"), positive=True),
     }
 
 

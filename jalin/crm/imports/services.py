@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from jalin.core.audit import audit_record
 from jalin.core.events import emit_event
 from jalin.core.models import AuditLog
+from jalin.core.params import int_param
 from jalin.core.request_context import current_request_id
 from jalin.tenancy.models import Membership
 
@@ -324,9 +325,9 @@ class Importer:
         for _number, values in chunk:
             if values is None:
                 continue
-            raw_id = str(values.get("id", "") or "").strip()
-            if raw_id.isdigit() and len(raw_id) < 19:
-                ids.add(int(raw_id))
+            raw_id = int_param(values.get("id"), positive=True)
+            if raw_id:
+                ids.add(raw_id)
             if self.target == "contact":
                 email = str(values.get("email", "") or "").strip().lower()
                 if email:
@@ -353,8 +354,7 @@ class Importer:
         """(existing record or None, [errors])"""
         raw_id = str(values.get("id", "") or "").strip()
         if raw_id:
-            record = found["id"].get(int(raw_id)) if raw_id.isdigit() and \
-                len(raw_id) < 19 else None
+            record = found["id"].get(int_param(raw_id, positive=True))
             if record is None:
                 return None, [("id", _("No record with this id in this organization."))]
             return record, []

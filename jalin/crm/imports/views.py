@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from jalin.core.params import int_param
 from jalin.tenancy.access import for_org, get_for_org_or_404
 from jalin.tenancy.decorators import org_required
 from jalin.tenancy.roles import CRM_EDIT, CRM_VIEW
@@ -246,10 +247,10 @@ def contact_vcards(request):
 def duplicate_list(request):
     record = "account" if request.GET.get("record") == "account" else "contact"
     after = request.GET.get("after", "")[:300] or None
-    contact_id = request.GET.get("contact", "")[:18]
-    if contact_id.isdigit():
+    contact_id = int_param(request.GET.get("contact"), positive=True)
+    if contact_id:
         contact = get_for_org_or_404(Contact.objects.filter(archived_at__isnull=True),
-                                     request.organization, pk=int(contact_id))
+                                     request.organization, pk=contact_id)
         candidates = duplicates.contact_candidates(organization=request.organization,
                                                    contact=contact)
         return render(request, "crm/imports/duplicates.html", {
@@ -274,11 +275,10 @@ def duplicate_list(request):
 
 
 def _merge_ids(request):
-    try:
-        keep = int(request.GET.get("keep", "")[:18])
-        other = int(request.GET.get("merge", "")[:18])
-    except ValueError:
-        raise Http404 from None
+    keep = int_param(request.GET.get("keep"))
+    other = int_param(request.GET.get("merge"))
+    if keep is None or other is None:
+        raise Http404
     return keep, other
 
 
@@ -299,11 +299,8 @@ def _merge_page(request, *, model, fields, service, template_name, detail_url):
             value = request.POST.get(f"choice_custom.{definition.key}")
             if value:
                 choices[f"custom.{definition.key}"] = value
-        try:
-            version_keep = int(request.POST.get("version_keep", "0")[:9] or 0)
-            version_merge = int(request.POST.get("version_merge", "0")[:9] or 0)
-        except ValueError:
-            version_keep = version_merge = 0
+        version_keep = int_param(request.POST.get("version_keep"), default=0)
+        version_merge = int_param(request.POST.get("version_merge"), default=0)
         try:
             kept = service(organization=request.organization, actor=request.user, keep=keep,
                            merge=other, field_choices=choices, version_keep=version_keep,

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from jalin.core.params import int_param
 from jalin.tenancy.access import get_for_org_or_404
 from jalin.tenancy.decorators import org_required
 from jalin.tenancy.roles import CRM_EDIT, CRM_VIEW, has_perm
@@ -61,8 +62,8 @@ def search(request):
     query = selectors.clean_query(request.GET.get("q", ""))
     kind = request.GET.get("kind", "")
     kind = kind if kind in KINDS else ""
-    page_number = request.GET.get("page", "1")
-    page_number = int(page_number) if page_number.isdigit() and len(page_number) < 4 else 1
+    page_number = int_param(request.GET.get("page"), positive=True) or 1
+    page_number = page_number if page_number < 1000 else 1
     context = {"query": query, "kind": kind, "kinds": [(k, KIND_LABELS[k]) for k in KINDS],
                "groups": [], "hits": [], "has_next": False, "page_number": page_number}
     if query and kind:

@@ -6,6 +6,8 @@ re-check whatever id arrives."""
 from django import forms
 from django.urls import reverse
 
+from jalin.core.params import int_param
+
 
 class AccountPickerWidget(forms.Widget):
     template_name = "crm/search/_account_picker.html"
@@ -19,9 +21,9 @@ class AccountPickerWidget(forms.Widget):
         context = super().get_context(name, value, attrs)
         account_id = getattr(value, "pk", value)
         label = ""
-        if account_id not in (None, "") and str(account_id).isdigit() \
-                and len(str(account_id)) < 19:
-            label = (self.queryset.filter(pk=int(account_id)).values_list("name", flat=True)
+        pk = int_param(account_id, positive=True)
+        if pk:
+            label = (self.queryset.filter(pk=pk).values_list("name", flat=True)
                      .first() or "")
         context["widget"].update(label=label, lookup_url=reverse("crm:account_lookup"),
                                  exclude=self.exclude or "",

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from jalin.api.pagination import InvalidCursor
+from jalin.core.params import int_param
 from jalin.tenancy.access import get_for_org_or_404
 from jalin.tenancy.decorators import org_required
 from jalin.tenancy.roles import CRM_EDIT, CRM_VIEW, ORG_MANAGE, has_perm
@@ -25,11 +26,6 @@ RECORD_QUERYSETS = {
     "contact": lambda: Contact.objects.filter(archived_at__isnull=True),
     "activity": lambda: Activity.objects.all(),
 }
-
-
-def _int(value):
-    value = (value or "")[:18]
-    return int(value) if value.isdigit() and int(value) > 0 else None
 
 
 def panel_context(request, record, *, error="", body="", cursor=None):
@@ -58,7 +54,7 @@ def panel_context(request, record, *, error="", body="", cursor=None):
 
 def _record_from_post(request):
     for kind, queryset in RECORD_QUERYSETS.items():
-        record_id = _int(request.POST.get(kind))
+        record_id = int_param(request.POST.get(kind), positive=True)
         if record_id is not None:
             return get_for_org_or_404(queryset(), request.organization, pk=record_id)
     raise Http404
@@ -104,7 +100,7 @@ def _comment(request, pk):
 
 
 def _version(request):
-    return _int(request.POST.get("version")) or 0
+    return int_param(request.POST.get("version"), positive=True) or 0
 
 
 @org_required(CRM_EDIT)

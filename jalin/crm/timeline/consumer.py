@@ -18,6 +18,7 @@ to check that the account/contact still exists; it never imports the hub or any 
 - A record deleted meanwhile is skipped; an event about nothing the CRM knows is ignored.
 """
 
+from jalin.core.params import int_param
 from jalin.crm.models import Account, Contact, TimelineEntry
 
 TIMELINE_CONSUMER = "crm.timeline"
@@ -87,16 +88,6 @@ def category_for(event_type):
     return None
 
 
-def _int(value):
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int) and 0 < value < 2**63:
-        return value
-    if isinstance(value, str) and value.isdigit() and len(value) < 19:
-        return int(value)
-    return None
-
-
 def _summary(payload, event_type):
     for key in ("title", "name", "subject", "summary", "number"):
         value = payload.get(key)
@@ -125,13 +116,13 @@ def _targets(event, category):
     """(account_id, contact_id) the event belongs to, both checked to exist in the org."""
     organization_id = event.organization_id
     payload = event.payload or {}
-    if event.type.startswith("service.") and _int(payload.get("account_id")) is not None:
-        # A case names its account (which need not be linked to a buyer on the hub).
-        account_id = _int(payload["account_id"])
-        if Account.objects.filter(organization_id=organization_id, pk=account_id).exists():
-            return account_id, None
+    account_id = int_param(payload.get("account_id"), positive=True)
+    # A case names its account (which need not be linked to a buyer on the hub).
+    if event.type.startswith("service.") and account_id is not None and Account.objects.filter(
+            organization_id=organization_id, pk=account_id).exists():
+        return account_id, None
     if event.type.startswith(BUYER_PREFIXES):
-        buyer_id = _int(payload.get("buyer_id"))
+        buyer_id = int_param(payload.get("buyer_id"), positive=True)
         if buyer_id is None:
             return None, None
         account_id = (
@@ -140,13 +131,13 @@ def _targets(event, category):
             .order_by("id").values_list("pk", flat=True).first()
         )
         return account_id, None
-    account_id = _int(payload.get("account_id"))
-    contact_id = _int(payload.get("contact_id"))
+    account_id = int_param(payload.get("account_id"), positive=True)
+    contact_id = int_param(payload.get("contact_id"), positive=True)
     if event.type.startswith("crm.account."):
         contact_id = None
-        account_id = account_id or _int(event.aggregate_id)
+        account_id = account_id or int_param(event.aggregate_id, positive=True)
     elif event.type.startswith("crm.contact."):
-        contact_id = contact_id or _int(event.aggregate_id)
+        contact_id = contact_id or int_param(event.aggregate_id, positive=True)
     if contact_id is not None:
         row = (Contact.objects.filter(organization_id=organization_id, pk=contact_id)
                .values_list("pk", "account_id").first())
