@@ -68,6 +68,7 @@ from django.utils.translation import gettext as _
 from jalin.core.audit import audit_record
 from jalin.core.bulkload import TableWriter
 from jalin.core.events import emit_event
+from jalin.core.params import int_param
 from jalin.crm.services import contact_email_opt_out
 from jalin.hub.models import Promotion
 from jalin.tenancy.services import StaleVersion
@@ -204,7 +205,7 @@ def _apply(organization, campaign, values):
             else:
                 segment_id = getattr(value, "pk", value)
                 segment = Segment.objects.filter(organization=organization,
-                                                 pk=_int(segment_id)).first()
+                                                 pk=int_param(segment_id, default=-1)).first()
                 if segment is None:
                     raise SalesError(_("No such segment in this organization."),
                                      code="not_found", field="segment_id")
@@ -215,7 +216,7 @@ def _apply(organization, campaign, values):
             else:
                 promotion_id = getattr(value, "pk", value)
                 promotion = Promotion.objects.filter(supplier=organization,
-                                                     pk=_int(promotion_id)).first()
+                                                     pk=int_param(promotion_id, default=-1)).first()
                 if promotion is None:
                     raise SalesError(_("No such promotion in this organization."),
                                      code="not_found", field="promotion_id")
@@ -250,13 +251,6 @@ def _apply(organization, campaign, values):
                        _("A lift between 0 and 100 percentage points."))
     if campaign.budget is not None and campaign.budget < 0:
         raise _invalid("budget", _("The budget cannot be negative."))
-
-
-def _int(value):
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        return -1
 
 
 def _state(campaign):

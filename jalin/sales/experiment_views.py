@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET
 
 from jalin.core.charts import chart_config
 from jalin.core.csv_cells import safe_cell
+from jalin.core.params import int_param
 from jalin.tenancy.access import for_org, get_for_org_or_404
 from jalin.tenancy.decorators import org_required
 from jalin.tenancy.roles import SALES_VIEW
@@ -196,7 +197,7 @@ def plan_inputs(organization, data, *, campaign=None):
     segment_id = (data.get("segment") or data.get("segment_id") or "").strip()
     if segment_id:
         segment = for_org(Segment, organization).filter(
-            pk=int(segment_id) if segment_id.isdigit() else 0).first()
+            pk=int_param(segment_id, positive=True) or 0).first()
         if segment is None:
             raise PlanInputError(_("No such segment."))
     try:

@@ -28,6 +28,7 @@ from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, Tuple
 from django.utils.translation import gettext as _
 
 from jalin.api.pagination import InvalidCursor, KeysetPage
+from jalin.core.params import int_param
 from jalin.tenancy.access import for_org
 
 from . import board_tally
@@ -68,14 +69,6 @@ def _money(value):
     return Decimal(value or 0).quantize(CENT)
 
 
-def _int(value):
-    try:
-        number = int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-    return number if 0 < number < 2**63 else None
-
-
 def _date(value):
     try:
         return datetime.date.fromisoformat(str(value).strip())
@@ -91,14 +84,11 @@ def opportunity_filter(queryset, *, user=None, owner="", team="", stage="", stat
         queryset = queryset.filter(owner=user)
     elif owner == "none":
         queryset = queryset.filter(owner__isnull=True)
-    elif _int(owner):
-        queryset = queryset.filter(owner_id=_int(owner))
-    if _int(team):
-        queryset = queryset.filter(team_id=_int(team))
-    if _int(pipeline):
-        queryset = queryset.filter(pipeline_id=_int(pipeline))
-    if _int(stage):
-        queryset = queryset.filter(stage_id=_int(stage))
+    elif owner_id := int_param(owner, positive=True):
+        queryset = queryset.filter(owner_id=owner_id)
+    for column, value in (("team_id", team), ("pipeline_id", pipeline), ("stage_id", stage)):
+        if number := int_param(value, positive=True):
+            queryset = queryset.filter(**{column: number})
     if status == "open" or status in ("", None):
         queryset = queryset.filter(status=OpportunityStatus.OPEN)
     elif status in (OpportunityStatus.WON, OpportunityStatus.LOST):
@@ -109,8 +99,8 @@ def opportunity_filter(queryset, *, user=None, owner="", team="", stage="", stat
         queryset = queryset.filter(close_date__gte=_date(close_from))
     if _date(close_to):
         queryset = queryset.filter(close_date__lte=_date(close_to))
-    if _int(account):
-        queryset = queryset.filter(account_id=_int(account))
+    if account_id := int_param(account, positive=True):
+        queryset = queryset.filter(account_id=account_id)
     q = " ".join(str(q or "").split())[:SEARCH_MAX]
     if q:
         queryset = queryset.filter(Q(name__icontains=q) | Q(account__name__icontains=q))

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from jalin.api.pagination import paginate
 from jalin.core.csv_cells import Echo, safe_cell
+from jalin.core.params import int_param
 from jalin.hub import promotion_selectors as hub_promotions
 from jalin.hub.models import Promotion
 from jalin.tenancy.access import for_org, get_for_org_or_404
@@ -213,7 +214,7 @@ def segment_edit(request, pk):
     data = request.POST if request.method == "POST" else None
     if data is not None:
         try:
-            version = int(data.get("version") or 0)
+            version = int_param(data.get("version"), default=0)
             segment = segments.segment_update(
                 segment=segment, actor=request.user, version=version, name=data.get("name"),
                 rules=_rules_from_post(data) if segment.kind == SegmentKind.DYNAMIC else None)

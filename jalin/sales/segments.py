@@ -45,6 +45,7 @@ from django.utils.translation import gettext_lazy
 
 from jalin.core.audit import audit_record
 from jalin.core.events import emit_event
+from jalin.core.params import int_param
 from jalin.crm.models import Account, Contact, CustomFieldDefinition, CustomFieldType
 from jalin.hub import promotion_selectors as hub_reads
 from jalin.hub import promotions as hub_promotions
@@ -606,8 +607,8 @@ def segment_remove_contacts(*, segment, actor, contacts):
         if locked.kind != SegmentKind.STATIC:
             raise SalesError(_("Only static lists take contacts by hand."), code="not_static",
                              field="segment")
-        ids = [int(getattr(value, "pk", value)) for value in contacts or ()
-               if str(getattr(value, "pk", value)).isdigit()]
+        ids = [number for number in (int_param(getattr(value, "pk", value), positive=True)
+                                     for value in contacts or ()) if number]
         removed, _detail = SegmentMember.objects.filter(segment=locked,
                                                         contact_id__in=ids).delete()
         locked.member_count = SegmentMember.objects.filter(segment=locked).count()

@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from ninja import Field, Query, Router, Schema, Status
 
+from jalin.core.params import int_param
 from jalin.sales import campaigns
 from jalin.sales.models import (
     Campaign,
@@ -374,11 +375,12 @@ def recipient_list(request, campaign_id: int, filters: Query[RecipientFilters]):
     if filters.variant == "holdout":
         queryset = queryset.filter(variant__isnull=True)
     elif filters.variant:
-        if not filters.variant.isdigit():
+        variant_id = int_param(filters.variant, positive=True)
+        if variant_id is None:
             raise ProblemError(422, code="validation_error", detail="Unknown variant.", errors=[{
                 "field": "variant", "loc": ["query", "variant"],
                 "message": "A variant id or 'holdout'.", "code": "invalid"}])
-        queryset = queryset.filter(variant_id=int(filters.variant))
+        queryset = queryset.filter(variant_id=variant_id)
     if filters.skipped is True:
         queryset = queryset.exclude(skipped_reason="")
     elif filters.skipped is False:

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from ninja import Field, Query, Router, Schema, Status
 
+from jalin.core.params import int_param
 from jalin.crm.models import Account, Contact
 from jalin.sales import leads, webforms
 from jalin.sales.models import (
@@ -296,8 +297,7 @@ def lead_list(request, filters: Query[LeadFilters]):
     elif filters.owner == "none":
         queryset = queryset.filter(owner__isnull=True)
     elif filters.owner:
-        queryset = queryset.filter(owner_id=int(filters.owner) if filters.owner.isdigit()
-                                   else -1)
+        queryset = queryset.filter(owner_id=int_param(filters.owner, positive=True) or -1)
     if filters.min_score is not None:
         queryset = queryset.filter(score__gte=filters.min_score)
     if filters.q:
