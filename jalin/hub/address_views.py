@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from jalin.core.pagination import keyset_paginate
+from jalin.core.params import int_param
 from jalin.tenancy.decorators import org_required
 from jalin.tenancy.roles import ORDERS_PLACE, ORG_MANAGE, has_perm
 from jalin.tenancy.services import StaleVersion
@@ -27,13 +28,6 @@ def _fields(post):
         if post.get(flag):
             fields[flag] = True
     return fields
-
-
-def _int(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 @org_required(ORDERS_PLACE)
@@ -72,7 +66,7 @@ def address_edit(request, pk):
         try:
             changes = _fields(request.POST)
             address = addresses.address_update(address=address, actor=request.user,
-                                               version=_int(request.POST.get("version")),
+                                               version=int_param(request.POST.get("version")),
                                                **changes)
         except StaleVersion as exc:  # show what is saved now
             error, status = exc, 409

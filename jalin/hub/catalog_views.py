@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from jalin.core.params import int_param
 from jalin.tenancy.access import for_org, get_for_org_or_404
 from jalin.tenancy.decorators import org_required
 from jalin.tenancy.roles import CATALOG_EDIT, CATALOG_VIEW, ORDERS_PLACE, has_perm
@@ -391,11 +392,10 @@ def catalog_export(request):
 def price_export(request):
     """Price list items as CSV: every list, or `?price_list=<id>`."""
     price_list = None
-    raw = (request.GET.get("price_list") or "")[:18]
+    raw = request.GET.get("price_list")
     if raw:
-        if not raw.isdigit():
-            raise Http404
-        price_list = get_for_org_or_404(PriceList, request.organization, pk=int(raw))
+        price_list = get_for_org_or_404(PriceList, request.organization,
+                                        pk=int_param(raw, positive=True) or 0)
     return _csv(catalog_csv.export_prices(supplier=request.organization,
                                           price_list=price_list), "prices.csv")
 

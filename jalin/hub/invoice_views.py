@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from jalin.core.csv_cells import Echo, safe_cell
 from jalin.core.pagination import keyset_paginate
+from jalin.core.params import int_param
 from jalin.tenancy.decorators import org_required
 from jalin.tenancy.roles import FINANCE_VIEW, ORDERS_VIEW
 
@@ -31,13 +32,6 @@ from .models import InvoiceKind, InvoiceStatus
 from .services import HubError
 
 PER_PAGE = 50
-
-
-def _int(value, default=None):
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        return default
 
 
 def _date(value):
@@ -89,7 +83,7 @@ def _filters(request):
         status = None
     return {"side": side, "kind": kind, "status": status,
             "overdue": request.GET.get("overdue") == "1",
-            "counterparty_id": _int(request.GET.get("counterparty"))}
+            "counterparty_id": int_param(request.GET.get("counterparty"), positive=True)}
 
 
 def _counterparties(organization, side):
@@ -213,7 +207,7 @@ def credit_note_create(request, pk):
                 raw = (request.POST.get(f"credit_{line.pk}") or "").strip()
                 if not raw or raw == "0":
                     continue
-                quantity = _int(raw)
+                quantity = int_param(raw)
                 if quantity is None:
                     raise HubError(_("Enter a whole number of units."),
                                    code="invalid_quantity", field=f"credit_{line.pk}")

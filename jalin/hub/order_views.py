@@ -47,16 +47,9 @@ from .services import HubError
 PER_PAGE = 50
 
 
-
 def lines_added_message(count):
     return ngettext("%(count)s line added to your cart.", "%(count)s lines added to your cart.",
                     count) % {"count": count}
-
-def _int(value, default=None):
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        return default
 
 
 # --- Supplier: warehouses and stock --------------------------------------------------------
@@ -87,7 +80,7 @@ def warehouses(request):
 
 def _stock_page(request, *, low, error=None, status=200):
     supplier = request.organization
-    warehouse_id = _int(request.GET.get("warehouse"))
+    warehouse_id = int_param(request.GET.get("warehouse"))
     search = (request.GET.get("q") or "").strip()[:100]
     levels = order_selectors.stock_levels(supplier=supplier, warehouse_id=warehouse_id,
                                           search=search, low=low)
@@ -117,11 +110,11 @@ def stock_low(request):
 @require_POST
 def stock_adjust(request):
     supplier = request.organization
-    warehouse = Warehouse.objects.filter(pk=_int(request.POST.get("warehouse")),
+    warehouse = Warehouse.objects.filter(pk=int_param(request.POST.get("warehouse")),
                                          supplier=supplier).first()
     product = Product.objects.filter(supplier=supplier,
                                      sku=(request.POST.get("sku") or "").strip()).first()
-    delta = _int(request.POST.get("delta"))
+    delta = int_param(request.POST.get("delta"))
     threshold = request.POST.get("low_stock_threshold", "").strip()
     try:
         if warehouse is None:
@@ -133,7 +126,7 @@ def stock_adjust(request):
                            field="delta")
         level = stock.stock_adjust(warehouse=warehouse, product=product, delta=delta,
                                    reason=request.POST.get("reason", ""), actor=request.user,
-                                   low_stock_threshold=_int(threshold, -1) if threshold
+                                   low_stock_threshold=int_param(threshold, default=-1) if threshold
                                    else None)
     except HubError as exc:
         return _stock_page(request, low=False, error=exc.message, status=400)
@@ -150,10 +143,10 @@ def stock_adjust(request):
 def cart_add(request, supplier_id):
     relationship = selectors.relationship_for_buyer_or_404(buyer=request.organization,
                                                            supplier_id=supplier_id)
-    quantity = _int(request.POST.get("quantity"), -1)
+    quantity = int_param(request.POST.get("quantity"), default=-1)
     try:
         orders.cart_set_line(relationship=relationship, user=request.user,
-                             product_id=_int(request.POST.get("product")),
+                             product_id=int_param(request.POST.get("product")),
                              quantity=quantity, add=request.POST.get("mode") != "set")
         messages.success(request, _("Cart updated."))
     except HubError as exc:
@@ -349,7 +342,7 @@ def order_action(request, pk):
         orders.order_transition(order=order, action=request.POST.get("action", ""),
                                 membership=request.membership, actor=request.user,
                                 reason=request.POST.get("reason", ""),
-                                version=_int(request.POST.get("version"), 0))
+                                version=int_param(request.POST.get("version"), default=0))
     except StaleVersion as exc:
         return _order_page(request, pk, status=409, error=exc.message)
     except HubError as exc:
@@ -365,10 +358,10 @@ def order_ship(request, pk):
     order = order_selectors.order_detail(organization=request.organization, pk=pk)
     quantities, warehouses = {}, {}
     for line in order.lines.all():
-        quantity = _int(request.POST.get(f"ship_{line.pk}"), 0)
+        quantity = int_param(request.POST.get(f"ship_{line.pk}"), default=0)
         if quantity:
             quantities[line.pk] = quantity
-            warehouse_id = _int(request.POST.get(f"from_{line.pk}"))
+            warehouse_id = int_param(request.POST.get(f"from_{line.pk}"))
             if warehouse_id:
                 warehouses[line.pk] = warehouse_id
     try:
@@ -376,7 +369,7 @@ def order_ship(request, pk):
                     quantities=quantities, warehouses=warehouses,
                     carrier=request.POST.get("carrier", ""),
                     tracking=request.POST.get("tracking", ""),
-                    version=_int(request.POST.get("version"), 0))
+                    version=int_param(request.POST.get("version"), default=0))
     except StaleVersion as exc:
         return _order_page(request, pk, status=409, error=exc.message)
     except HubError as exc:
@@ -448,7 +441,7 @@ def ordering_settings(request):
                     prices_include_tax=request.POST.get("prices_include_tax") == "on",
                     show_stock_quantity=request.POST.get("show_stock_quantity") == "on",
                     rates=rates, invoicing=request.POST.get("invoicing") or None,
-                    return_window_days=_int(request.POST.get("return_window_days"), -1)
+                    return_window_days=int_param(request.POST.get("return_window_days"), default=-1)
                     if (request.POST.get("return_window_days") or "").strip() else None)
             elif request.POST.get("part") == "buyer" and organization.is_buyer:
                 threshold = _decimal(request.POST.get("approval_threshold"))
@@ -488,7 +481,7 @@ def order_enter(request):
                      .filter(status="active").order_by("buyer__name"))
     errors, error, status = [], None, 200
     text = request.POST.get("lines", "")
-    buyer_id = _int(request.POST.get("buyer"))
+    buyer_id = int_param(request.POST.get("buyer"))
     if request.method == "POST":
         relationship = next((r for r in customers if r.buyer_id == buyer_id), None)
         if relationship is None:

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from jalin.core.csv_cells import Echo, safe_cell
 from jalin.core.pagination import keyset_paginate
+from jalin.core.params import int_param
 from jalin.tenancy.decorators import org_required
 from jalin.tenancy.roles import ORDERS_PLACE
 from jalin.tenancy.services import StaleVersion
@@ -153,13 +154,6 @@ def _bool(value):
     return str(value or "").lower() in ("on", "1", "true", "yes")
 
 
-def _int(value):
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-
-
 def _list_error(request, error):
     if error.code == "forbidden":
         raise PermissionDenied(error.message)
@@ -172,11 +166,11 @@ def saved_lists_page(request):
     """Your lists and your organization's shared ones; create a new (empty) list."""
     membership = request.membership
     suppliers = list(selectors.suppliers_for_buyer(buyer=request.organization))
-    supplier_id = _int(request.GET.get("supplier"))
+    supplier_id = int_param(request.GET.get("supplier"))
     error, status = None, 200
     if request.method == "POST":
         relationship = next((r for r in suppliers
-                             if r.supplier_id == _int(request.POST.get("supplier"))), None)
+                             if r.supplier_id == int_param(request.POST.get("supplier"))), None)
         try:
             if relationship is None:
                 raise HubError(_("Choose a supplier."), code="not_found", field="supplier")
@@ -220,7 +214,7 @@ def saved_list_edit(request, pk):
         saved_lists.list_update(saved_list=saved_list, membership=request.membership,
                                 actor=request.user, name=request.POST.get("name"),
                                 shared=_bool(request.POST.get("shared")),
-                                version=_int(request.POST.get("version")))
+                                version=int_param(request.POST.get("version")))
     except StaleVersion as exc:
         return _list_page(request, saved_list, status=409, error=exc.message)
     except HubError as exc:
@@ -249,9 +243,9 @@ def saved_list_delete(request, pk):
 def saved_list_line(request, pk):
     """Set a line's quantity (0 removes it), or add a product by SKU."""
     saved_list = saved_lists.list_or_404(membership=request.membership, pk=pk)
-    product_id = _int(request.POST.get("product"))
+    product_id = int_param(request.POST.get("product"))
     sku = (request.POST.get("sku") or "").strip()
-    quantity = _int(request.POST.get("quantity"))
+    quantity = int_param(request.POST.get("quantity"))
     try:
         if product_id is None and sku:
             product = Product.objects.filter(supplier_id=saved_list.supplier_id,
@@ -314,13 +308,14 @@ def shop_add_to_list(request, supplier_id):
                                                            supplier_id=supplier_id)
     saved_list = saved_lists.lists_for(membership=request.membership,
                                        supplier_id=relationship.supplier_id).filter(
-        pk=_int(request.POST.get("list")) or 0).first()
+        pk=int_param(request.POST.get("list")) or 0).first()
     if saved_list is None:
         raise Http404
-    quantity = _int(request.POST.get("quantity"))
+    quantity = int_param(request.POST.get("quantity"))
     try:
         saved_lists.list_set_line(saved_list=saved_list, membership=request.membership,
-                                  actor=request.user, product_id=_int(request.POST.get("product")),
+                                  actor=request.user,
+                                  product_id=int_param(request.POST.get("product")),
                                   quantity=-1 if quantity is None else quantity, add=True)
     except HubError as exc:
         _list_error(request, exc)

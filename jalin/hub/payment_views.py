@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from jalin.core.csv_cells import Echo, safe_cell
 from jalin.core.pagination import keyset_paginate
+from jalin.core.params import int_param
 from jalin.tenancy.decorators import org_required
 from jalin.tenancy.roles import FINANCE_EDIT, FINANCE_VIEW, has_perm
 
@@ -34,13 +35,6 @@ from .models import CheckoutStatus, PaymentMethod
 from .services import HubError
 
 PER_PAGE = 50
-
-
-def _int(value, default=None):
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        return default
 
 
 def _date(value):
@@ -64,8 +58,8 @@ def _filters(request, side):
         method = None
     return {
         "side": side,
-        "buyer_id": _int(request.GET.get("customer")) if side == "supplier" else None,
-        "supplier_id": _int(request.GET.get("supplier")) if side == "buyer" else None,
+        "buyer_id": int_param(request.GET.get("customer")) if side == "supplier" else None,
+        "supplier_id": int_param(request.GET.get("supplier")) if side == "buyer" else None,
         "method": method,
         "date_from": _date(request.GET.get("from")),
         "date_to": _date(request.GET.get("to")),
@@ -152,7 +146,7 @@ def _allocation_rows(relationship, currency, values):
 def open_invoices_partial(request):
     """htmx: the chosen customer's open invoices, with an amount field each."""
     supplier = request.organization
-    buyer_id = _int(request.GET.get("customer"))
+    buyer_id = int_param(request.GET.get("customer"))
     relationship = next((r for r in _customers(supplier) if r.buyer_id == buyer_id), None)
     currency = (request.GET.get("currency") or "").strip().upper()[:3] or (
         relationship.currency if relationship else "")
@@ -169,7 +163,7 @@ def payment_record(request):
     supplier = request.organization
     customers = _customers(supplier)
     data = request.POST if request.method == "POST" else request.GET
-    buyer_id = _int(data.get("customer"))
+    buyer_id = int_param(data.get("customer"))
     relationship = next((r for r in customers if r.buyer_id == buyer_id), None)
     currency = (data.get("currency") or "").strip().upper()[:3] or (
         relationship.currency if relationship else supplier.currency or "IDR")
@@ -184,7 +178,7 @@ def payment_record(request):
                 allocations = []
                 for key, value in request.POST.items():
                     if key.startswith("alloc_") and value.strip():
-                        invoice_id = _int(key[len("alloc_"):])
+                        invoice_id = int_param(key[len("alloc_"):])
                         if invoice_id is None:
                             continue
                         allocations.append((invoice_id, value))
@@ -250,7 +244,7 @@ def _supplier_payment(request, pk):
 @require_POST
 def payment_allocate(request, pk):
     payment = _supplier_payment(request, pk)
-    invoice_id = _int(request.POST.get("invoice"))
+    invoice_id = int_param(request.POST.get("invoice"))
     try:
         if invoice_id is None:
             raise HubError(_("Choose an invoice."), code="not_found", field="invoice_id")
@@ -341,7 +335,7 @@ def test_provider_page(request, token):
 def webhook(request, provider):
     """POST /hub/webhooks/payments/<provider>/ — see docs/hub.md for the signature scheme."""
     limit = providers.max_body_bytes()
-    declared = _int(request.META.get("CONTENT_LENGTH"), 0) or 0
+    declared = int_param(request.META.get("CONTENT_LENGTH"), default=0) or 0
     if declared > limit:
         result = providers.WebhookResult(413, "too_large", "The body is too large.")
         providers._log(provider, result, body_bytes=declared,

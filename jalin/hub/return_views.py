@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from jalin.core.csv_cells import Echo, safe_cell
 from jalin.core.pagination import keyset_paginate
+from jalin.core.params import int_param
 from jalin.tenancy.decorators import org_required
 from jalin.tenancy.roles import ORDERS_PLACE, ORDERS_VIEW
 from jalin.tenancy.services import StaleVersion
@@ -32,13 +33,6 @@ from .services import HubError
 
 PER_PAGE = 50
 EXPORT_LIMIT = 50_000
-
-
-def _int(value, default=None):
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        return default
 
 
 def _side(request):
@@ -58,7 +52,7 @@ def _filtered(request):
     if status not in ReturnStatus.values:
         status = None
     side = _side(request)
-    buyer_id = _int(request.GET.get("buyer")) if side == "supplier" else None
+    buyer_id = int_param(request.GET.get("buyer")) if side == "supplier" else None
     queryset = return_selectors.returns_for(organization=request.organization, status=status,
                                             side=side, buyer_id=buyer_id)
     return queryset, status, side, buyer_id
@@ -128,7 +122,7 @@ def return_create(request, pk):
         wanted = []
         for line in lines:
             raw = (request.POST.get(f"qty_{line.pk}") or "").strip()
-            quantity = _int(raw, -1) if raw else 0
+            quantity = int_param(raw, default=-1) if raw else 0
             if quantity == 0:
                 continue
             wanted.append((line.pk, quantity, request.POST.get(f"reason_{line.pk}", "")))
@@ -141,7 +135,7 @@ def return_create(request, pk):
         except HubError as exc:
             error, status = exc.message, 403 if exc.code == "forbidden" else 400
             if exc.field and exc.field.startswith("lines["):
-                index = _int(exc.field[6:].split("]")[0])
+                index = int_param(exc.field[6:].split("]")[0])
                 if index is not None and index < len(wanted):
                     errors[wanted[index][0]] = exc.message
         else:
@@ -207,7 +201,8 @@ def _transition(request, pk, **extra):
     try:
         returns.return_transition(return_request=return_request, membership=request.membership,
                                   actor=request.user, note=request.POST.get("note", ""),
-                                  version=_int(request.POST.get("version"), 0), **extra)
+                                  version=int_param(request.POST.get("version"), default=0),
+                                  **extra)
     except StaleVersion as exc:
         return _detail_page(request, pk, status=409, error=exc.message)
     except HubError as exc:
@@ -233,9 +228,10 @@ def return_receive(request, pk):
     received = []
     for line in return_request.lines.all():
         received.append(returns.ReceivedLine(
-            line_id=line.pk, quantity=_int(request.POST.get(f"received_{line.pk}"), -1),
+            line_id=line.pk,
+            quantity=int_param(request.POST.get(f"received_{line.pk}"), default=-1),
             condition=request.POST.get(f"condition_{line.pk}", ""),
             restock=request.POST.get(f"restock_{line.pk}") == "on"))
-    warehouse_id = _int(request.POST.get("warehouse"))
+    warehouse_id = int_param(request.POST.get("warehouse"))
     return _transition(request, pk, action="receive", received=received,
                        warehouse_id=warehouse_id)

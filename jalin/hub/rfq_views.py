@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from jalin.core.csv_cells import Echo, safe_cell
 from jalin.core.pagination import keyset_paginate
+from jalin.core.params import int_param
 from jalin.tenancy.decorators import org_required
 from jalin.tenancy.roles import ORDERS_FULFIL, ORDERS_PLACE, ORDERS_VIEW, has_perm
 from jalin.tenancy.services import StaleVersion
@@ -36,13 +37,6 @@ PER_PAGE = 50
 BLANK_ROWS = 3
 MIN_ROWS = 5
 DEFAULT_VALIDITY_DAYS = 14
-
-
-def _int(value, default=None):
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        return default
 
 
 def _date(value):
@@ -59,7 +53,7 @@ def _line_number(error):
     """'lines[3].quantity' → 3 (the index into the submitted lines), else None."""
     field = error.field or ""
     if field.startswith("lines[") and "]" in field:
-        return _int(field[6:field.index("]")])
+        return int_param(field[6:field.index("]")])
     return None
 
 
@@ -87,7 +81,7 @@ def _prefill(request, relationship):
             return [{"sku": line.product.sku, "quantity": line.quantity, "description": "",
                      "note": ""}
                     for line in cart.lines.select_related("product").order_by("id")]
-    ids = [pk for pk in (_int(v) for v in request.GET.getlist("product")[:rfqs.MAX_LINES])
+    ids = [pk for pk in (int_param(v) for v in request.GET.getlist("product")[:rfqs.MAX_LINES])
            if pk]
     if ids:
         products = selectors.entitled_products(relationship=relationship).filter(pk__in=ids)
@@ -97,7 +91,7 @@ def _prefill(request, relationship):
 
 
 def _posted_rows(post):
-    count = min(max(_int(post.get("rows"), 0), 0), rfqs.MAX_LINES)
+    count = min(max(int_param(post.get("rows"), default=0), 0), rfqs.MAX_LINES)
     rows = []
     for index in range(count):
         rows.append({
@@ -119,7 +113,7 @@ def _rows_to_lines(relationship, rows):
     for number, row in enumerate(rows, start=1):
         if not (row["sku"] or row["description"] or row["note"]):
             continue
-        quantity = _int(row["quantity"])
+        quantity = int_param(row["quantity"])
         if quantity is None or quantity < 1:
             raise HubError(_("Row %(row)s: enter a quantity of at least 1.") % {"row": number},
                            code="invalid_quantity", field="lines")
@@ -281,7 +275,7 @@ def _act(request, pk, write, success):
 
 
 def _version(request):
-    return _int(request.POST.get("version"))
+    return int_param(request.POST.get("version"))
 
 
 @org_required(ORDERS_PLACE)
@@ -414,13 +408,13 @@ def _editor_lines(rfq, relationship, rows):
                     "item": line.description, "sku": row["sku"]}, code="not_found",
                     field="lines")
             item["product_id"] = product.pk
-        quantity = _int(row["quantity"])
+        quantity = int_param(row["quantity"])
         if quantity is None:
             raise HubError(_("%(item)s: enter a quantity.") % {"item": line.description},
                            code="invalid_quantity", field="lines")
         item["quantity"] = quantity
         if str(row["lead_time"]).strip():
-            lead = _int(row["lead_time"])
+            lead = int_param(row["lead_time"])
             item["lead_time_days"] = lead if lead is not None else -1
         result.append((row, item))
     return result
@@ -453,7 +447,7 @@ def quote_edit(request, pk):
                             valid_until=valid_until, note=note,
                             lines=[item for _row, item in included],
                             send=request.POST.get("action") != "draft",
-                            version=_int(request.POST.get("version")))
+                            version=int_param(request.POST.get("version")))
         except StaleVersion as exc:
             error, status = exc.message, 409
         except HubError as exc:

@@ -16,6 +16,7 @@ from django.urls import reverse
 from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
+from jalin.core.params import int_param
 from jalin.hub import catalog_csv, images, selectors
 from jalin.hub.models import CatalogImportJob, PriceList, Product, ProductImage
 from jalin.tenancy.access import for_org, get_for_org_or_404
@@ -61,8 +62,8 @@ class _UploadAuth:
             pk = str(match.kwargs.get(self.kwarg, "")) if match else ""
             membership = getattr(request, "membership", None)
             organization = membership.organization if membership else None
-            if not pk.isdigit() or len(pk) > 18 or not for_org(
-                    self.model, organization).filter(pk=int(pk)).exists():
+            pk = int_param(pk, positive=True)
+            if not pk or not for_org(self.model, organization).filter(pk=pk).exists():
                 raise Http404
         if uploads.too_large(request):
             raise _too_large(self.message())

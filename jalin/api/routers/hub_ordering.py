@@ -12,6 +12,7 @@ from django.http import Http404
 from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
+from jalin.core.params import int_param
 from jalin.hub import order_selectors, order_upload, orders, saved_lists, selectors, sku_lines
 from jalin.hub.services import HubError
 from jalin.tenancy.roles import ORDERS_PLACE
@@ -46,10 +47,11 @@ class UploadAuth:
         else:
             return None
         match = getattr(request, "resolver_match", None)
-        supplier_id = match.kwargs.get("supplier_id") if match else None
+        supplier_id = int_param(match.kwargs.get("supplier_id") if match else None,
+                                positive=True) or 0
         membership = getattr(request, "membership", None)
         if membership is None or order_selectors.buyer_relationship(
-                buyer=membership.organization, supplier_id=_id(supplier_id)) is None:
+                buyer=membership.organization, supplier_id=supplier_id) is None:
             raise Http404
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -61,11 +63,6 @@ class UploadAuth:
         if HEADER in request.headers:
             request.body  # noqa: B018 - cached for the idempotency fingerprint
         return result
-
-
-def _id(value):
-    text = str(value or "")
-    return int(text[:18]) if text.isdigit() else 0
 
 
 UPLOAD_AUTH = [UploadAuth(), BearerTokenAuth(), SessionMembershipAuth()]
