@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from jalin.core.csv_cells import Echo, safe_cell
 from jalin.core.pagination import keyset_paginate
-from jalin.core.params import int_or
+from jalin.core.params import int_param
 from jalin.crm.documents import uploads
 from jalin.crm.documents.views import download_response
 from jalin.crm.models import Account
@@ -52,8 +52,8 @@ def _filters(request):
     kind = request.GET.get("kind") or None
     if kind not in AgreementKind.values:
         kind = None
-    account_id = int_or(request.GET.get("account"))
-    expiring = int_or(request.GET.get("expiring"))
+    account_id = int_param(request.GET.get("account"))
+    expiring = int_param(request.GET.get("expiring"))
     if expiring is not None and not 0 <= expiring <= 3650:
         expiring = None
     queryset = selectors.agreements_for(organization=request.organization, status=status,
@@ -113,7 +113,7 @@ def _posted(request):
     data = {name: request.POST.get(name, "") for name in FORM_FIELDS}
 
     def own(model, raw, message, field):
-        pk = int_or(raw)
+        pk = int_param(raw)
         if not pk:
             return None
         obj = model.objects.filter(organization=organization, pk=pk).first()
@@ -126,12 +126,12 @@ def _posted(request):
     data["team"] = own(Team, request.POST.get("team"), _("No such team."), "team")
     data["sla_policy"] = own(SlaPolicy, request.POST.get("sla_policy"),
                              _("No such SLA policy."), "sla_policy")
-    ids = [pk for pk in (int_or(raw) for raw in request.POST.getlist("services")) if pk]
+    ids = [pk for pk in (int_param(raw) for raw in request.POST.getlist("services")) if pk]
     services = list(Service.objects.filter(organization=organization, pk__in=ids))
     if len(services) != len(set(ids)):
         raise TenancyError(_("No such service."), code="not_found", field="services")
     data["services"] = services
-    owner_id = int_or(request.POST.get("owner"))
+    owner_id = int_param(request.POST.get("owner"))
     data["owner"] = None
     if owner_id:
         data["owner"] = get_user_model().objects.filter(
@@ -147,7 +147,7 @@ def _form(request, *, agreement, values, error=None, field=None, status=200):
     return render(request, "service/agreement_form.html", {
         "agreement": agreement, "values": values, "error": error, "error_field": field,
         "kinds": AgreementKind.choices, **agreements.form_choices(request.organization),
-        "selected_services": {int_or(v) for v in values.get("services_ids", [])},
+        "selected_services": {int_param(v) for v in values.get("services_ids", [])},
     }, status=status)
 
 
@@ -165,7 +165,7 @@ def _values_of(agreement):
 
 def _values_posted(request):
     values = {name: request.POST.get(name, "") for name in FORM_FIELDS}
-    values.update({name: int_or(request.POST.get(name)) for name in (
+    values.update({name: int_param(request.POST.get(name)) for name in (
         "account", "team", "sla_policy", "owner")})
     values["services_ids"] = request.POST.getlist("services")
     return values
@@ -177,7 +177,7 @@ def agreement_create(request):
     if request.method == "GET":
         values = {"kind": AgreementKind.SLA, "required_attainment_percent": "95",
                   "renewal_notice_days": 60, "owner": request.user.pk,
-                  "account": int_or(request.GET.get("account"))}
+                  "account": int_param(request.GET.get("account"))}
         return _form(request, agreement=None, values=values)
     try:
         agreement = agreements.agreement_create(organization=request.organization,
@@ -201,7 +201,8 @@ def agreement_edit(request, pk):
         if agreement.status not in agreements.TERMS_OPEN:
             data = {name: data[name] for name in agreements.RUNNING_FIELDS}
         agreements.agreement_update(agreement=agreement, actor=request.user,
-                                    version=int_or(request.POST.get("version"), 0), **data)
+                                    version=int_param(request.POST.get("version"), default=0),
+                                    **data)
     except StaleVersion as exc:
         return _form(request, agreement=agreement, values=_values_posted(request),
                      error=exc.message, status=409)
@@ -241,7 +242,7 @@ def agreement_transition(request, pk):
         agreements.agreement_transition(
             agreement=agreement, to_status=request.POST.get("to_status", ""),
             actor=request.user, comment=request.POST.get("comment", ""),
-            version=int_or(request.POST.get("version"), 0))
+            version=int_param(request.POST.get("version"), default=0))
     except StaleVersion as exc:
         return _detail(request, pk, error=exc.message, status=409)
     except TenancyError as exc:

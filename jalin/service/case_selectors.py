@@ -30,6 +30,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
+from jalin.core.params import int_param
 from jalin.crm.models import Account
 from jalin.tenancy.access import for_org, get_for_org_or_404
 from jalin.tenancy.models import Membership
@@ -124,15 +125,6 @@ class CaseFilters:
                     self.account, self.sla, self.q))
 
 
-def id_or_none(value):
-    """A positive id below 2**63 from request input, or None (the case pages share it)."""
-    try:
-        number = int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-    return number if 0 < number < 2**63 else None
-
-
 def parse_filters(params):
     """CaseFilters from query parameters; anything unknown is ignored, never an error."""
     status = params.get("status", "") or ""
@@ -144,14 +136,14 @@ def parse_filters(params):
     priority = priority if priority in CasePriority.values else ""
     assignee = (params.get("assignee", "") or "").strip()
     if assignee not in ("mine", "unassigned"):
-        assignee = str(id_or_none(assignee)) if id_or_none(assignee) else ""
+        assignee = str(int_param(assignee, positive=True) or "")
     sla = params.get("sla", "") or ""
     sla = sla if sla in ("breached", "at_risk") else ""
     sort = params.get("sort", "") or "newest"
     sort = sort if sort in SORTS else "newest"
     return CaseFilters(status=status, kind=kind, priority=priority, assignee=assignee,
-                       team=id_or_none(params.get("team")),
-                       account=id_or_none(params.get("account")),
+                       team=int_param(params.get("team"), positive=True),
+                       account=int_param(params.get("account"), positive=True),
                        sla=sla, q=" ".join((params.get("q", "") or "").split())[:100],
                        sort=sort)
 
@@ -183,10 +175,10 @@ def filter_cases(queryset, filters, *, user, now=None):
     elif filters.sla == "at_risk":
         queryset = queryset.filter(at_risk_q(now)).exclude(breached_q(now))
     if filters.q:
-        number = filters.q.lstrip("#")
+        number = int_param(filters.q.lstrip("#"), positive=True)
         query = Q(subject__icontains=filters.q)
-        if number.isdigit() and len(number) < 10:
-            query |= Q(number=int(number))
+        if number and number < 10**9:
+            query |= Q(number=number)
         queryset = queryset.filter(query)
     return queryset
 
@@ -329,10 +321,10 @@ def merge_candidates(case, *, limit=5):
 
 def merge_target(*, organization, case, number_or_id):
     """The case to merge `case` into, by number ("#12", "12") within the organization."""
-    text = str(number_or_id or "").strip().lstrip("#")
-    if not text.isdigit() or len(text) > 12:
+    number = int_param(str(number_or_id or "").strip().lstrip("#"), positive=True)
+    if not number or number >= 10**12:
         return None
-    return (Case.objects.filter(organization=organization, number=int(text))
+    return (Case.objects.filter(organization=organization, number=number)
             .exclude(pk=case.pk).first())
 
 

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jalin.core.csv_cells import Echo, safe_cell
+from jalin.core.params import int_param
 from jalin.crm.models import Contact
 from jalin.hub import order_selectors
 from jalin.tenancy.access import for_org
@@ -25,7 +26,6 @@ from jalin.tenancy.services import StaleVersion
 
 from . import case_selectors as sel
 from . import cases, desk
-from .case_selectors import id_or_none
 from .cases import ServiceError
 from .models import (
     Agreement,
@@ -53,7 +53,7 @@ def _pick(queryset, value):
     an empty value; raises ServiceError for anything else (not found reads the same)."""
     if value in (None, ""):
         return None
-    pk = id_or_none(value)
+    pk = int_param(value, positive=True)
     row = queryset.filter(pk=pk).first() if pk else None
     if row is None:
         raise ServiceError(_("No such record."), code="not_found")
@@ -169,7 +169,7 @@ def case_new(request):
                                                      side="supplier"), data.get("order"))
             service = _pick(for_org(Service, organization), data.get("service"))
             team = _pick(sel.teams_for(organization=organization), data.get("team"))
-            assignee_id = id_or_none(data.get("assignee"))
+            assignee_id = int_param(data.get("assignee"), positive=True)
             assignee = next((agent for agent in sel.agents_for(organization=organization)
                              if agent.pk == assignee_id), None)
             if data.get("assignee") and assignee is None:
@@ -206,7 +206,7 @@ def contact_options(request):
     staff_only(request)
     organization = request.organization
     account = sel.accounts_for(organization=organization).filter(
-        pk=id_or_none(request.GET.get("account")) or 0).first()
+        pk=int_param(request.GET.get("account"), positive=True) or 0).first()
     return render(request, "service/_contact_options.html",
                   {"contacts": _new_case_pickers(organization, account)["contacts"]})
 
@@ -288,7 +288,7 @@ def case_reply(request, pk):
 
 def _with_canned(request, case, body, canned_id):
     reply = sel.canned_replies_for(organization=request.organization).filter(
-        pk=id_or_none(canned_id) or 0).first()
+        pk=int_param(canned_id, positive=True) or 0).first()
     if reply is None:
         return body
     text = desk.render_canned(reply.body, case=case, agent=request.user)
@@ -313,7 +313,7 @@ def case_status(request, pk):
     try:
         cases.case_set_status(case=case, status=request.POST.get("status", ""),
                               actor=request.user, note=request.POST.get("note", ""),
-                              version=id_or_none(request.POST.get("version")))
+                              version=int_param(request.POST.get("version"), positive=True))
     except StaleVersion as exc:
         return _detail_page(request, pk, status=409, error=exc.message)
     except ServiceError as exc:
@@ -354,7 +354,7 @@ def _edit_changes(request, case):
             changes["assignee"] = None
         else:
             agent = next((user for user in sel.agents_for(organization=organization)
-                          if user.pk == id_or_none(raw)), None)
+                          if user.pk == int_param(raw, positive=True)), None)
             if agent is None:
                 raise ServiceError(_("No such agent."), code="not_found", field="assignee")
             changes["assignee"] = agent
@@ -368,7 +368,7 @@ def case_edit(request, pk):
     version it was rendered with, so a change someone made meanwhile answers 409."""
     staff_only(request)
     case = sel.case_detail(organization=request.organization, pk=pk)
-    version = id_or_none(request.POST.get("version"))
+    version = int_param(request.POST.get("version"), positive=True)
     if version is None:
         return _detail_page(request, pk, status=400, error=_("Reload the page and try again."))
     try:

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jalin.core.pagination import keyset_paginate
-from jalin.core.params import int_or
+from jalin.core.params import int_param
 from jalin.crm.models import Account
 from jalin.tenancy.access import get_for_org_or_404
 from jalin.tenancy.decorators import org_required
@@ -28,7 +28,7 @@ TABS = (("pipeline", gettext_lazy("Pipeline")), ("catalogue", gettext_lazy("Cata
 
 
 def _member(request, raw):
-    user_id = int_or(raw)
+    user_id = int_param(raw)
     if not user_id:
         return None
     user = get_user_model().objects.filter(
@@ -90,7 +90,7 @@ def service_create(request):
     return render(request, "service/service_form.html", {
         "values": values, "error": error, "error_field": field, "stages": ItilStage.choices,
         "members": _members(request), "service": None,
-        "owner_id": int_or(request.POST.get("owner")),
+        "owner_id": int_param(request.POST.get("owner")),
     }, status=status)
 
 
@@ -104,11 +104,11 @@ def service_edit(request, pk):
     owner_id = service.owner_id
     if request.method == "POST":
         values = _form_values(request)
-        owner_id = int_or(request.POST.get("owner"))
+        owner_id = int_param(request.POST.get("owner"))
         try:
             service_catalogue.service_update(
                 service=service, actor=request.user,
-                version=int_or(request.POST.get("version"), 0),
+                version=int_param(request.POST.get("version"), default=0),
                 owner=_member(request, request.POST.get("owner")), **values)
         except StaleVersion as exc:
             error, status = exc.message, 409
@@ -158,7 +158,7 @@ def service_transition(request, pk):
         service_catalogue.service_transition(
             service=service, to_status=request.POST.get("to_status", ""), actor=request.user,
             comment=request.POST.get("comment", ""),
-            version=int_or(request.POST.get("version"), 0))
+            version=int_param(request.POST.get("version"), default=0))
     except StaleVersion as exc:
         return _detail(request, pk, error=exc.message, status=409)
     except TenancyError as exc:
@@ -172,7 +172,7 @@ def service_transition(request, pk):
 def subscription_add(request, pk):
     service = selectors.service_detail(organization=request.organization, pk=pk)
     account = Account.objects.filter(organization=request.organization,
-                                     pk=int_or(request.POST.get("account"), 0)).first()
+                                     pk=int_param(request.POST.get("account"), default=0)).first()
     try:
         if account is None:
             raise TenancyError(_("Choose a customer."), code="required", field="account")

@@ -5,6 +5,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from jalin.core.params import int_param
 from jalin.tenancy.access import get_for_org_or_404
 from jalin.tenancy.decorators import org_required
 from jalin.tenancy.roles import SERVICE_EDIT, SERVICE_VIEW, has_perm
@@ -12,7 +13,6 @@ from jalin.tenancy.services import StaleVersion
 
 from . import case_selectors as sel
 from . import desk
-from .case_selectors import id_or_none
 from .case_views import staff_only
 from .cases import ServiceError
 from .models import CannedReply, Team
@@ -49,7 +49,7 @@ def canned_form(request, pk=None):
             else:
                 desk.canned_reply_update(reply=reply, actor=request.user,
                                          title=data.get("title", ""), body=data.get("body", ""),
-                                         version=id_or_none(data.get("version")))
+                                         version=int_param(data.get("version"), positive=True))
         except StaleVersion as exc:
             errors["form"], status = exc.message, 409
         except ServiceError as exc:
@@ -95,7 +95,7 @@ def team_form(request, pk=None):
     errors, status = {}, 200
     if request.method == "POST":
         name = request.POST.get("name", "")
-        member_ids = [id_or_none(value) for value in request.POST.getlist("members")]
+        member_ids = [int_param(value, positive=True) for value in request.POST.getlist("members")]
         selected = set(member_ids)
         try:
             if None in selected:

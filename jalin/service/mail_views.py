@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from jalin.core.params import int_param
 from jalin.tenancy.access import for_org
 from jalin.tenancy.decorators import org_required
 from jalin.tenancy.roles import ORG_MANAGE
@@ -26,13 +27,6 @@ from .inbound_mail import MailTooLarge, mail_receive, max_bytes
 from .mail_models import CaseEmail
 
 RECENT = 25
-
-
-def _int(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _values(post):
@@ -88,7 +82,7 @@ def mailbox_edit(request, pk):
         values = _values(request.POST)
         try:
             services.mailbox_update(mailbox=mailbox, actor=request.user,
-                                    version=_int(request.POST.get("version")), **values)
+                                    version=int_param(request.POST.get("version")), **values)
         except StaleVersion as exc:
             mailbox.refresh_from_db()
             error, status = exc, 409
@@ -151,7 +145,7 @@ def mail_inbound(request, pk):
         response["WWW-Authenticate"] = 'Bearer realm="jalin-mail"'
         return response
     limit = max_bytes()
-    if (_int(request.META.get("CONTENT_LENGTH")) or 0) > limit:
+    if (int_param(request.META.get("CONTENT_LENGTH")) or 0) > limit:
         return _answer(413, "too_large", "The message is over the size limit.")
     raw = request.read(limit + 1)
     if not raw.strip():

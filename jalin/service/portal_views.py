@@ -16,13 +16,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from jalin.core.params import int_param
 from jalin.hub import order_selectors
 from jalin.tenancy.decorators import org_required
 from jalin.tenancy.roles import SERVICE_EDIT, SERVICE_VIEW, has_perm
 
 from . import case_selectors as sel
 from . import cases, portal
-from .case_selectors import id_or_none
 from .cases import ServiceError
 from .models import (
     CASE_OPEN_STATUSES,
@@ -114,12 +114,14 @@ def portal_case_new(request):
     data = request.POST if request.method == "POST" else request.GET
     errors, status = {}, 200
     if request.method == "POST":
-        supplier_id = id_or_none(data.get("supplier"))
+        supplier_id = int_param(data.get("supplier"), positive=True)
         if supplier_id is None and len(suppliers) == 1:
             supplier_id = suppliers[0].pk
         supplier = next((org for org in suppliers if org.pk == supplier_id), None)
-        order = next((row for row in orders if row.pk == id_or_none(data.get("order"))), None)
-        service = next((row for row in services if row.pk == id_or_none(data.get("service"))), None)
+        order_id = int_param(data.get("order"), positive=True)
+        service_id = int_param(data.get("service"), positive=True)
+        order = next((row for row in orders if row.pk == order_id), None)
+        service = next((row for row in services if row.pk == service_id), None)
         try:
             if data.get("order") and order is None:
                 raise ServiceError(_("No such order."), code="not_found", field="order")
@@ -154,7 +156,7 @@ def _portal_detail(request, pk, *, status=200, error=None, body=""):
 @require_GET
 def portal_case_detail(request, pk):
     buyer_only(request)
-    merged = (Case.objects.filter(pk=id_or_none(pk) or 0, buyer=request.organization,
+    merged = (Case.objects.filter(pk=int_param(pk, positive=True) or 0, buyer=request.organization,
                                       status=CaseStatus.MERGED)
               .values_list("merged_into_id", "merged_into__buyer_id").first())
     if merged and merged[0] and merged[1] == request.organization.pk:

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from jalin.core.charts import chart_config
 from jalin.core.csv_cells import Echo, safe_cell
+from jalin.core.params import int_param
 from jalin.crm.models import Account
 from jalin.tenancy.access import for_org, get_for_org_or_404
 from jalin.tenancy.decorators import org_required
@@ -42,13 +43,6 @@ from .models import (
 
 WEEKDAYS = [(1, _("Monday")), (2, _("Tuesday")), (3, _("Wednesday")), (4, _("Thursday")),
             (5, _("Friday")), (6, _("Saturday")), (7, _("Sunday"))]
-
-
-def _int(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _can_manage(request):
@@ -100,7 +94,7 @@ def _targets_from_post(post):
 
 
 def _policy_fields(post):
-    return {"name": post.get("name", ""), "calendar": _int(post.get("calendar")),
+    return {"name": post.get("name", ""), "calendar": int_param(post.get("calendar")),
             "warn_at_percent": post.get("warn_at_percent", "").strip(),
             "required_attainment_percent": post.get("required_attainment_percent", "").strip(),
             "is_default": bool(post.get("is_default"))}
@@ -109,8 +103,8 @@ def _policy_fields(post):
 def _rule_fields(post):
     return {"name": post.get("name", ""), "trigger": post.get("trigger", ""),
             "metric": post.get("metric", ""), "priority": post.get("priority", ""),
-            "action": post.get("action", ""), "user": _int(post.get("user")),
-            "team": _int(post.get("team")), "is_active": bool(post.get("is_active"))}
+            "action": post.get("action", ""), "user": int_param(post.get("user")),
+            "team": int_param(post.get("team")), "is_active": bool(post.get("is_active"))}
 
 
 def _settings_context(request):
@@ -194,7 +188,7 @@ def sla_calendar(request, pk):
         try:
             calendar = calendars.calendar_update(
                 calendar=calendar, actor=request.user,
-                version=_int(request.POST.get("version")), **_calendar_fields(request.POST))
+                version=int_param(request.POST.get("version")), **_calendar_fields(request.POST))
         except StaleVersion as exc:
             error, status = exc, 409
         except SlaError as exc:
@@ -229,7 +223,7 @@ def sla_calendar_holiday_add(request, pk):
 @require_POST
 def sla_calendar_load(request, pk):
     calendar = get_for_org_or_404(BusinessCalendar, request.organization, pk=pk)
-    year = _int(request.POST.get("year"))
+    year = int_param(request.POST.get("year"))
     this_year = timezone.localdate().year
     if year is None or not this_year - 1 <= year <= this_year + 5:
         messages.error(request, _("Choose a year from last year to five years ahead."))
@@ -279,7 +273,7 @@ def sla_policy(request, pk):
         values = request.POST
         try:
             policy = calendars.policy_update(
-                policy=policy, actor=request.user, version=_int(request.POST.get("version")),
+                policy=policy, actor=request.user, version=int_param(request.POST.get("version")),
                 targets=_targets_from_post(request.POST), **_policy_fields(request.POST))
         except StaleVersion as exc:
             error, status = exc, 409
@@ -319,7 +313,7 @@ def sla_rule(request, pk):
         values = request.POST
         try:
             rule = calendars.rule_update(rule=rule, actor=request.user,
-                                         version=_int(request.POST.get("version")),
+                                         version=int_param(request.POST.get("version")),
                                          **_rule_fields(request.POST))
         except StaleVersion as exc:
             error, status = exc, 409
@@ -352,7 +346,7 @@ def _report_filters(request):
     params = request.GET
 
     def pick(model, name):
-        pk = _int(params.get(name))
+        pk = int_param(params.get(name))
         if pk is None:
             return None
         return get_for_org_or_404(model, organization, pk=pk).pk

@@ -27,7 +27,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from jalin.core.charts import chart_config
 from jalin.core.csv_cells import Echo, safe_cell
 from jalin.core.pagination import keyset_paginate
-from jalin.core.params import int_or
+from jalin.core.params import int_param
 from jalin.tenancy.access import get_for_org_or_404
 from jalin.tenancy.decorators import org_required
 from jalin.tenancy.roles import SERVICE_EDIT, SERVICE_VIEW, has_perm
@@ -128,7 +128,8 @@ def survey_edit(request, pk):
     values = _form_values(request.POST)
     try:
         survey = surveys.survey_update(survey=survey, actor=request.user,
-                                       version=int_or(request.POST.get("version"), 0), **values)
+                                       version=int_param(request.POST.get("version"), default=0),
+                                       **values)
     except StaleVersion as exc:
         return _form_page(request, survey=survey, values=values, error=exc, status=409)
     except surveys.SurveyError as exc:
@@ -166,9 +167,9 @@ def _row(bucket):
 
 
 def _dashboard_context(request, *, survey=None):
-    months = int_or(request.GET.get("months"), 12) or 12
+    months = int_param(request.GET.get("months"), default=12) or 12
     months = max(1, min(months, selectors.MAX_MONTHS))
-    account_id = int_or(request.GET.get("account"))
+    account_id = int_param(request.GET.get("account"))
     data = selectors.dashboard(organization=request.organization, survey=survey,
                                account_id=account_id, months=months)
     rows = [_row(bucket) for bucket in data.by_month]
@@ -229,11 +230,11 @@ def survey_send(request, pk):
 
     survey = selectors.survey_detail(organization=request.organization, pk=pk)
     account = get_for_org_or_404(Account, request.organization,
-                                 pk=int_or(request.POST.get("account"), 0))
+                                 pk=int_param(request.POST.get("account"), default=0))
     contact = None
     if request.POST.get("contact"):
         contact = get_for_org_or_404(Contact, request.organization,
-                                     pk=int_or(request.POST.get("contact"), 0))
+                                     pk=int_param(request.POST.get("contact"), default=0))
     try:
         invitation, _token = surveys.invitation_send_manual(
             survey=survey, account=account, contact=contact, actor=request.user,
@@ -251,10 +252,10 @@ def survey_send(request, pk):
 def _answer_filters(params):
     kind = params.get("kind") or None
     return selectors.AnswerFilters(
-        survey_id=int_or(params.get("survey")), kind=kind if kind in SurveyKind.values else None,
-        account_id=int_or(params.get("account")), date_from=_date(params.get("from")),
-        date_to=_date(params.get("to")), score_min=int_or(params.get("score_min")),
-        score_max=int_or(params.get("score_max")), good=_bool(params.get("good")),
+        survey_id=int_param(params.get("survey")), kind=kind if kind in SurveyKind.values else None,
+        account_id=int_param(params.get("account")), date_from=_date(params.get("from")),
+        date_to=_date(params.get("to")), score_min=int_param(params.get("score_min")),
+        score_max=int_param(params.get("score_max")), good=_bool(params.get("good")),
         follow_up=_bool(params.get("follow_up")))
 
 
