@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from jalin.core.charts import chart_config
 from jalin.core.csv_cells import Echo, safe_cell
-from jalin.core.params import int_or
+from jalin.core.params import int_param
 from jalin.crm.models import AccountStatus, AccountTier, Contact
 from jalin.service import portfolio_selectors as service_selectors
 from jalin.tenancy.access import get_for_org_or_404
@@ -54,7 +54,7 @@ def _filters(request):
     if sort not in selectors.SORTS:
         sort = "name"
     filters = {"tier": tier, "health": health, "status": status,
-               "manager_id": int_or(request.GET.get("manager")),
+               "manager_id": int_param(request.GET.get("manager")),
                "search": (request.GET.get("q") or "")[:100]}
     return selectors.portfolio_queryset(organization=request.organization, **filters), \
         filters, sort
@@ -185,7 +185,7 @@ def profile_save(request, pk):
     account = selectors.customer_account(organization=request.organization, pk=pk)
     post = request.POST
     manager = None
-    manager_id = int_or(post.get("relationship_manager"))
+    manager_id = int_param(post.get("relationship_manager"))
     if manager_id:
         manager = get_user_model().objects.filter(pk=manager_id).first()
 
@@ -194,7 +194,7 @@ def profile_save(request, pk):
             raise customers.BrmError(_("Choose a member of your organization."),
                                      code="not_found", field="relationship_manager")
         customers.profile_update(
-            account=account, actor=request.user, version=int_or(post.get("version")),
+            account=account, actor=request.user, version=int_param(post.get("version")),
             relationship_manager=manager, review_every_days=post.get("review_every_days", ""),
             next_review_on=post.get("next_review_on", ""),
             business_summary=post.get("business_summary", ""),
@@ -206,7 +206,7 @@ def profile_save(request, pk):
 
 
 def _contact(request, account, raw):
-    contact_id = int_or(raw)
+    contact_id = int_param(raw)
     if not contact_id:
         return None
     return Contact.objects.filter(organization=request.organization, pk=contact_id).first() \
@@ -239,7 +239,8 @@ def objective_edit(request, pk):
 
     def call():
         customers.objective_update(
-            objective=objective, actor=request.user, version=int_or(post.get("version"), 0),
+            objective=objective, actor=request.user,
+            version=int_param(post.get("version"), default=0),
             status=post.get("status", objective.status),
             agreed_on=post.get("agreed_on", ""),
             agreed_by=_contact(request, objective.account, post.get("agreed_by")))
@@ -252,7 +253,7 @@ def objective_edit(request, pk):
 def stakeholder_add(request, pk):
     account = selectors.customer_account(organization=request.organization, pk=pk)
     post = request.POST
-    portal_user_id = int_or(post.get("portal_user"))
+    portal_user_id = int_param(post.get("portal_user"))
 
     def call():
         portal_user = None

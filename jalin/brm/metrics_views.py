@@ -3,6 +3,7 @@ trend charts (with the same numbers as tables) and a CSV export. Each figure lin
 records behind it where a list of them exists. Referrals: list and record."""
 
 import csv
+import datetime
 
 from django.contrib import messages
 from django.http import HttpResponse, StreamingHttpResponse
@@ -15,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from jalin.core.charts import chart_config
 from jalin.core.csv_cells import Echo, safe_cell
 from jalin.core.pagination import keyset_paginate
-from jalin.core.params import int_or, iso_date
+from jalin.core.params import int_param
 from jalin.tenancy.decorators import org_required
 from jalin.tenancy.roles import BRM_EDIT, BRM_VIEW, has_perm
 
@@ -37,7 +38,7 @@ def read_params(request_params, organization):
     except (ValueError, TypeError, IndexError) as exc:
         raise ValueError(_("Enter the period as 2026-11, 2026-Q4 or a date.")) from exc
     raw_account = request_params.get("account") or ""
-    account_id = int_or(raw_account) if raw_account else None
+    account_id = int_param(raw_account) if raw_account else None
     if raw_account and account_id is None:
         raise ValueError(_("Choose one of your customers."))
     return period, account_id
@@ -212,6 +213,16 @@ def metrics_export(request):
 # --- Referrals -----------------------------------------------------------------------------
 
 
+def _day(value):
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        return datetime.date.fromisoformat(value)
+    except ValueError:
+        return False
+
+
 @org_required(BRM_VIEW)
 @require_http_methods(["GET", "POST"])
 def referral_list(request):
@@ -224,15 +235,15 @@ def referral_list(request):
         if not can_edit:
             return HttpResponse(status=403)
         values = {key: (request.POST.get(key) or "").strip() for key in values}
-        referred_on = iso_date(values["referred_on"])
+        referred_on = _day(values["referred_on"])
         try:
             if referred_on is False:
                 raise referrals.ReferralError(_("Enter the date as YYYY-MM-DD."),
                                               field="referred_on")
             referrals.referral_create(
                 organization=organization, actor=request.user,
-                referrer_id=int_or(values["referrer"]) if values["referrer"] else None,
-                referred_account_id=(int_or(values["referred_account"])
+                referrer_id=int_param(values["referrer"]) if values["referrer"] else None,
+                referred_account_id=(int_param(values["referred_account"])
                                      if values["referred_account"] else None),
                 referred_name=values["referred_name"], referred_on=referred_on,
                 note=values["note"])
@@ -241,9 +252,9 @@ def referral_list(request):
         else:
             messages.success(request, _("Referral recorded."))
             return redirect("brm:referrals")
-    first, last = iso_date(request.GET.get("from")), iso_date(request.GET.get("to"))
+    first, last = _day(request.GET.get("from")), _day(request.GET.get("to"))
     queryset = referrals.referrals_for(
-        organization=organization, referrer_id=int_or(request.GET.get("referrer")),
+        organization=organization, referrer_id=int_param(request.GET.get("referrer")),
         first=first or None, last=last or None)
     return render(request, "brm/referrals.html", {
         "page": keyset_paginate(queryset, request.GET, per_page=50),

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jalin.core.csv_cells import Echo, safe_cell
+from jalin.core.params import int_param
 from jalin.crm.models import Account
 from jalin.crm.selectors import keyset_page
 from jalin.service.models import Service
@@ -41,11 +42,8 @@ ACCOUNT_CHOICES_LIMIT = 500
 
 
 def int_or_none(value):
-    try:
-        number = int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-    return number if 0 < number < 2**31 else None
+    """An id from request input (None unless above zero; clamped past 64 bits)."""
+    return int_param(value, positive=True)
 
 
 def choice(value, choices):

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jalin.core.pagination import keyset_paginate
-from jalin.core.params import int_or, iso_date
+from jalin.core.params import int_param, iso_date
 from jalin.tenancy.decorators import org_required
 from jalin.tenancy.roles import BRM_EDIT, BRM_VIEW, SERVICE_VIEW, has_perm
 from jalin.tenancy.services import StaleVersion, TenancyError
@@ -35,7 +35,7 @@ def review_list(request):
     status = request.GET.get("status") or None
     if status not in ReviewStatus.values:
         status = None
-    account_id = int_or(request.GET.get("account"))
+    account_id = int_param(request.GET.get("account"))
     queryset = review_selectors.reviews_for(organization=request.organization, status=status,
                                             account_id=account_id)
     return render(request, "brm/reviews.html", {
@@ -65,7 +65,7 @@ def review_create(request):
                 raise reviews.ReviewError(_("Choose the date of the review."),
                                           field="scheduled_for")
             account = reviews.account_for(organization=organization,
-                                          account_id=int_or(values["account"]))
+                                          account_id=int_param(values["account"]))
             review = reviews.review_create(
                 organization=organization, account=account, actor=request.user,
                 scheduled_for=dates["scheduled_for"], period_start=dates["period_start"],
@@ -97,7 +97,7 @@ def review_detail(request, pk):
 
 def _transition(request, pk, action):
     review = review_selectors.review_detail(organization=request.organization, pk=pk)
-    version = int_or(request.POST.get("version"))
+    version = int_param(request.POST.get("version"))
     try:
         if action == "hold":
             reviews.review_hold(review=review, actor=request.user, version=version,

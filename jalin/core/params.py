@@ -23,15 +23,6 @@ def int_param(value, *, default=None, positive=False):
     return max(-DB_INT_MAX, min(number, DB_INT_MAX))
 
 
-def int_or(value, default=None):
-    """`value` as an int, or `default` when it is not a whole number — as written, without
-    int_param's clamp (the brm and service pages that read numbers this way share it)."""
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        return default
-
-
 def iso_date(value):
     """A YYYY-MM-DD date; None when `value` is empty, False when it is not a date (the
     caller tells the person so)."""
