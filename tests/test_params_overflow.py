@@ -327,3 +327,18 @@ def _api_huge_ids_are_4xx(world):
                  f"/api/v1/crm/activities?account_id={BIG}"):
         response = client.get(path, headers=headers)
         assert response.status_code in (200, 400, 404, 422), (path, response.status_code)
+
+
+# --- services that take raw ids from views and the API --------------------------------------
+
+def test_services_refuse_huge_ids(org, owner):
+    from jalin.crm import services as crm_services
+    from jalin.hub.promotions import HubError, resolve_scope
+
+    for value in (BIG, int(BIG), "abc"):
+        with pytest.raises(crm_services.CrmError):
+            crm_services.contact_create(organization=org, actor=owner, last_name="Huge",
+                                        account=value)
+    for value in (int(BIG), BIG):
+        with pytest.raises(HubError):  # `pk__in` with a 25-digit id overflowed SQLite's driver
+            resolve_scope(org, "products", [value])

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from jalin.core.audit import audit_record
 from jalin.core.events import emit_event
+from jalin.core.params import int_param
 from jalin.tenancy.models import Membership, Organization
 from jalin.tenancy.services import StaleVersion, TenancyError
 
@@ -97,10 +98,9 @@ def _ref_id(value):
     value = getattr(value, "pk", value)
     if value in (None, ""):
         return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return -1  # matches nothing: reported as "not found in this organization"
+    # -1 matches nothing: reported as "not found in this organization"; so does a number
+    # clamped at the 64-bit edge (an `__in` lookup would overflow SQLite's driver).
+    return int_param(value, default=-1)
 
 
 def _owner(organization, value):

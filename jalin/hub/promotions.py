@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from jalin.core.audit import audit_record
 from jalin.core.events import emit_event
+from jalin.core.params import int_param
 from jalin.tenancy.services import StaleVersion
 
 from .models import Category, CustomerGroup, Product, Promotion, TradingRelationship
@@ -54,11 +55,10 @@ def _percent(value):
 def _ids(values, field):
     ids = []
     for value in values or ():
-        value = getattr(value, "pk", value)
-        try:
-            ids.append(int(value))
-        except (TypeError, ValueError) as exc:
-            raise HubError(_("Not a valid id."), code="invalid", field=field) from exc
+        number = int_param(getattr(value, "pk", value))
+        if number is None:
+            raise HubError(_("Not a valid id."), code="invalid", field=field)
+        ids.append(number)
     if len(ids) > MAX_SCOPE_ITEMS:
         raise HubError(_("Too many entries (at most %(max)s).") % {"max": MAX_SCOPE_ITEMS},
                        code="too_many", field=field)

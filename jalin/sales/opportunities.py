@@ -42,6 +42,7 @@ from django.utils.translation import gettext_lazy
 from jalin.core.audit import audit_record
 from jalin.core.events import emit_event
 from jalin.core.notifications import notify
+from jalin.core.params import int_param
 from jalin.crm.models import Account, Contact
 from jalin.hub.selectors import products_for_supplier
 from jalin.tenancy.models import Membership, validate_currency
@@ -169,10 +170,7 @@ def _obj_id(value):
     value = getattr(value, "pk", value)
     if value in (None, ""):
         return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return -1
+    return int_param(value, default=-1)
 
 
 def _in_org(model, organization, value, field, message, **extra):
