@@ -3,7 +3,6 @@ trend charts (with the same numbers as tables) and a CSV export. Each figure lin
 records behind it where a list of them exists. Referrals: list and record."""
 
 import csv
-import datetime
 
 from django.contrib import messages
 from django.http import HttpResponse, StreamingHttpResponse
@@ -16,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from jalin.core.charts import chart_config
 from jalin.core.csv_cells import Echo, safe_cell
 from jalin.core.pagination import keyset_paginate
-from jalin.core.params import int_param
+from jalin.core.params import int_param, iso_date
 from jalin.tenancy.decorators import org_required
 from jalin.tenancy.roles import BRM_EDIT, BRM_VIEW, has_perm
 
@@ -213,16 +212,6 @@ def metrics_export(request):
 # --- Referrals -----------------------------------------------------------------------------
 
 
-def _day(value):
-    value = (value or "").strip()
-    if not value:
-        return None
-    try:
-        return datetime.date.fromisoformat(value)
-    except ValueError:
-        return False
-
-
 @org_required(BRM_VIEW)
 @require_http_methods(["GET", "POST"])
 def referral_list(request):
@@ -235,7 +224,7 @@ def referral_list(request):
         if not can_edit:
             return HttpResponse(status=403)
         values = {key: (request.POST.get(key) or "").strip() for key in values}
-        referred_on = _day(values["referred_on"])
+        referred_on = iso_date(values["referred_on"])
         try:
             if referred_on is False:
                 raise referrals.ReferralError(_("Enter the date as YYYY-MM-DD."),
@@ -252,7 +241,7 @@ def referral_list(request):
         else:
             messages.success(request, _("Referral recorded."))
             return redirect("brm:referrals")
-    first, last = _day(request.GET.get("from")), _day(request.GET.get("to"))
+    first, last = iso_date(request.GET.get("from")), iso_date(request.GET.get("to"))
     queryset = referrals.referrals_for(
         organization=organization, referrer_id=int_param(request.GET.get("referrer")),
         first=first or None, last=last or None)
