@@ -29,15 +29,16 @@ a month); other suppliers are not affected.
 
 import datetime
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Max, Min, Sum
 from django.utils import timezone
+
+from jalin.core.upsert import add_to_rows
 
 from . import numbering
 from .models import Order, OrderLine, OrderStatus, ProductSalesMonth
 
 NOT_COUNTED = (OrderStatus.DRAFT, OrderStatus.CANCELLED)
-CHUNK = 500
 
 
 def is_counted(status):
@@ -64,23 +65,11 @@ def _lock_supplier(supplier_id):
 
 def _add(supplier_id, sums):
     """Add {(product_id, month, currency): (quantity, net)} to the supplier's rows."""
-    if not sums:
-        return
-    table = connection.ops.quote_name(ProductSalesMonth._meta.db_table)
-    keys = sorted(sums)
-    for offset in range(0, len(keys), CHUNK):
-        chunk = keys[offset:offset + CHUNK]
-        params = []
-        for product_id, month, currency in chunk:
-            quantity, net = sums[(product_id, month, currency)]
-            params += [supplier_id, product_id, month, currency, quantity, net]
-        values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(chunk))
-        sql = (f"INSERT INTO {table} (supplier_id, product_id, month, currency, quantity, "  # noqa: S608 (our table name; values are parameters)
-               f"net) VALUES {values} ON CONFLICT (supplier_id, product_id, month, currency) "
-               f"DO UPDATE SET quantity = {table}.quantity + excluded.quantity, "
-               f"net = {table}.net + excluded.net")
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+    add_to_rows(ProductSalesMonth,
+                columns=("supplier_id", "product_id", "month", "currency", "quantity", "net"),
+                key=("supplier_id", "product_id", "month", "currency"),
+                added=("quantity", "net"),
+                rows=[(supplier_id, *key, *sums[key]) for key in sorted(sums)])
 
 
 def _order_sums(order, lines, sign):

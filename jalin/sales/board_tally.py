@@ -11,8 +11,10 @@ migration, and a check in the tests).
 
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count, Sum
+
+from jalin.core.upsert import add_to_rows
 
 from .models import Opportunity, OpportunityStatus, StageTally
 
@@ -37,17 +39,13 @@ def apply(*, organization_id, before, after):
         old = deltas.get((stage_id, currency))
         count, total = (old[1], old[2]) if old else (0, Decimal(0))
         deltas[(stage_id, currency)] = (pipeline_id, count + sign, total + sign * amount)
-    table = connection.ops.quote_name(StageTally._meta.db_table)
-    params, values = [], []
-    for (stage_id, currency), (pipeline_id, count, total) in sorted(deltas.items()):
-        values.append("(%s, %s, %s, %s, %s, %s)")
-        params += [organization_id, pipeline_id, stage_id, currency, count, total]
-    sql = (f"INSERT INTO {table} (organization_id, pipeline_id, stage_id, currency, count, "  # noqa: S608 (our table name; values are parameters)
-           f"amount) VALUES {', '.join(values)} ON CONFLICT (stage_id, currency) DO UPDATE "
-           f"SET count = {table}.count + excluded.count, "
-           f"amount = {table}.amount + excluded.amount")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    add_to_rows(StageTally,
+                columns=("organization_id", "pipeline_id", "stage_id", "currency", "count",
+                         "amount"),
+                key=("stage_id", "currency"), added=("count", "amount"),
+                rows=[(organization_id, pipeline_id, stage_id, currency, count, total)
+                      for (stage_id, currency), (pipeline_id, count, total)
+                      in sorted(deltas.items())])
 
 
 def counted(*, organization, pipeline=None):
