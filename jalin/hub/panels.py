@@ -17,7 +17,7 @@ from .invoicing import today
 from .models import Invoice, InvoiceKind, Order, OrderStatus
 
 ROWS = 5
-ACCOUNT_TARGET = "crm.account"  # jalin.crm.panels.ACCOUNT (the hub does not import CRM)
+ACCOUNT_TARGET = "crm.account"  # the CRM account page's panel target (hub never imports CRM)
 
 
 def account_hub(*, organization, record, user):
