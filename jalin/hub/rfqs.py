@@ -453,26 +453,39 @@ def _quote_lines(rfq, lines):
             raise HubError(_("Choose the product you offer for “%(item)s”.") % {
                 "item": rfq_line.description}, code="required",
                 field=f"lines[{index}].product_id")
-        if product.pk in seen_products:
-            raise HubError(_("%(sku)s is quoted twice; use one line.") % {"sku": product.sku},
-                           code="duplicate_product", field=f"lines[{index}].product_id")
-        seen_products.add(product.pk)
-        quantity = line.get("quantity")
-        quantity = rfq_line.quantity if quantity is None else _quantity(
-            quantity, f"lines[{index}].quantity")
-        if quantity < product.min_order_quantity:
-            raise HubError(_("The minimum order of %(sku)s is %(moq)s.") % {
-                "sku": product.sku, "moq": product.min_order_quantity},
-                code="below_minimum", field=f"lines[{index}].quantity")
-        price = parse_price(line.get("unit_price"), f"lines[{index}].unit_price")
-        lead_time = line.get("lead_time_days")
-        if lead_time is not None and (_id(lead_time) is None
-                                      or not 0 <= lead_time <= MAX_LEAD_TIME_DAYS):
-            raise HubError(_("Enter a lead time between 0 and %(max)s days.") % {
-                "max": MAX_LEAD_TIME_DAYS}, code="invalid_lead_time",
-                field=f"lines[{index}].lead_time_days")
+        quantity, price, lead_time = _offered_line(
+            index=index, line=line, product=product, seen_products=seen_products,
+            requested_quantity=rfq_line.quantity)
         result.append((rfq_line, product, quantity, price, lead_time))
     return result
+
+
+def _offered_line(*, index, line, product, seen_products, requested_quantity=None):
+    """The checks every line a supplier quotes passes, whether it answers a request (where
+    the quantity defaults to the `requested_quantity`) or the supplier starts the quote: each
+    product once, at least its minimum order quantity, a price, a sane lead time. Returns
+    (quantity, price, lead time)."""
+    if product.pk in seen_products:
+        raise HubError(_("%(sku)s is quoted twice; use one line.") % {"sku": product.sku},
+                       code="duplicate_product", field=f"lines[{index}].product_id")
+    seen_products.add(product.pk)
+    quantity = line.get("quantity")
+    if quantity is None and requested_quantity is not None:
+        quantity = requested_quantity
+    else:
+        quantity = _quantity(quantity, f"lines[{index}].quantity")
+    if quantity < product.min_order_quantity:
+        raise HubError(_("The minimum order of %(sku)s is %(moq)s.") % {
+            "sku": product.sku, "moq": product.min_order_quantity},
+            code="below_minimum", field=f"lines[{index}].quantity")
+    price = parse_price(line.get("unit_price"), f"lines[{index}].unit_price")
+    lead_time = line.get("lead_time_days")
+    if lead_time is not None and (_id(lead_time) is None
+                                  or not 0 <= lead_time <= MAX_LEAD_TIME_DAYS):
+        raise HubError(_("Enter a lead time between 0 and %(max)s days.") % {
+            "max": MAX_LEAD_TIME_DAYS}, code="invalid_lead_time",
+            field=f"lines[{index}].lead_time_days")
+    return quantity, price, lead_time
 
 
 def _check_validity(valid_until):
@@ -618,22 +631,8 @@ def _supplier_lines(relationship, lines):
         if product is None:
             raise HubError(_("No such product."), code="not_found",
                            field=f"lines[{index}].product_id")
-        if product.pk in seen:
-            raise HubError(_("%(sku)s is quoted twice; use one line.") % {"sku": product.sku},
-                           code="duplicate_product", field=f"lines[{index}].product_id")
-        seen.add(product.pk)
-        quantity = _quantity(line.get("quantity"), f"lines[{index}].quantity")
-        if quantity < product.min_order_quantity:
-            raise HubError(_("The minimum order of %(sku)s is %(moq)s.") % {
-                "sku": product.sku, "moq": product.min_order_quantity},
-                code="below_minimum", field=f"lines[{index}].quantity")
-        price = parse_price(line.get("unit_price"), f"lines[{index}].unit_price")
-        lead_time = line.get("lead_time_days")
-        if lead_time is not None and (_id(lead_time) is None
-                                      or not 0 <= lead_time <= MAX_LEAD_TIME_DAYS):
-            raise HubError(_("Enter a lead time between 0 and %(max)s days.") % {
-                "max": MAX_LEAD_TIME_DAYS}, code="invalid_lead_time",
-                field=f"lines[{index}].lead_time_days")
+        quantity, price, lead_time = _offered_line(index=index, line=line, product=product,
+                                                   seen_products=seen)
         description = _text(line.get("description"), 200) or product.name[:200]
         result.append((description, product, quantity, price, lead_time))
     return result
