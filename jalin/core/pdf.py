@@ -86,6 +86,33 @@ class DocumentPDF(FPDF):
         self.cell(0, 6, self.text(value), align="R", new_x="LMARGIN", new_y="NEXT")
         self.set_font(self.family, size=10)
 
+    def parties(self, left_title, left_lines, right_title, right_lines):
+        """The two address blocks under a document's heading ("From" / "Bill to"), side by
+        side; the text goes on below the taller one."""
+        top = self.get_y()
+        self.set_font(self.family, "B", 9)
+        self.cell(90, 5, self.text(left_title), new_x="LMARGIN", new_y="NEXT")
+        for text in left_lines:
+            self.line_text(text, size=9, height=4.5)
+        left_bottom = self.get_y()
+        self.set_xy(110, top)
+        self.set_font(self.family, "B", 9)
+        self.cell(90, 5, self.text(right_title), new_x="LEFT", new_y="NEXT")
+        for text in right_lines:
+            self.set_x(110)
+            self.set_font(self.family, "", 9)
+            self.multi_cell(90, 4.5, self.text(text), new_x="LEFT", new_y="NEXT")
+        self.set_y(max(left_bottom, self.get_y()) + 4)
+
+    def facts(self, pairs):
+        """A document's label/value lines (number, dates, terms), then a small gap."""
+        for label, value in pairs:
+            self.set_font(self.family, "B", 9)
+            self.cell(40, 5, self.text(label))
+            self.set_font(self.family, "", 9)
+            self.multi_cell(0, 5, self.text(value), new_x="LMARGIN", new_y="NEXT")
+        self.ln(3)
+
     def output_bytes(self):
         return bytes(self.output())
 
@@ -93,3 +120,8 @@ class DocumentPDF(FPDF):
 def pdf_date(value):
     """A date (or datetime) in the reader's short date format; empty for None."""
     return formats.date_format(value, "SHORT_DATE_FORMAT") if value else ""
+
+
+def rate_text(value):
+    """A tax rate as printed: "11%", "2.5%" (no trailing zeros)."""
+    return f"{value.normalize():f}%"

@@ -5,7 +5,7 @@
 from django.utils import formats
 from django.utils.translation import gettext as _
 
-from jalin.core.pdf import DocumentPDF, pdf_date
+from jalin.core.pdf import DocumentPDF, pdf_date, rate_text
 from jalin.core.templatetags.jalin_ui import format_money
 
 from .models import InvoiceKind, PaymentTerms
@@ -33,10 +33,6 @@ def _quantity(value):
     return formats.number_format(value, decimal_pos=0, use_l10n=True, force_grouping=True)
 
 
-def _rate(value):
-    return f"{value.normalize():f}%"
-
-
 def payment_terms_text(relationship):
     if relationship.payment_terms == PaymentTerms.NET:
         return _("Net %(days)s days") % {"days": relationship.payment_days}
@@ -51,20 +47,8 @@ def invoice_pdf(*, invoice, lines, taxes, allocations=(), applications=()):
     pdf = DocumentPDF(title)
     currency = invoice.currency
     pdf.heading(title)
-    top = pdf.get_y()
-    pdf.set_font(pdf.family, "B", 9)
-    pdf.cell(90, 5, pdf.text(_("From")), new_x="LMARGIN", new_y="NEXT")
-    for text in _party_lines(invoice.supplier):
-        pdf.line_text(text, size=9, height=4.5)
-    left_bottom = pdf.get_y()
-    pdf.set_xy(110, top)
-    pdf.set_font(pdf.family, "B", 9)
-    pdf.cell(90, 5, pdf.text(_("Bill to")), new_x="LEFT", new_y="NEXT")
-    for text in _party_lines(invoice.buyer):
-        pdf.set_x(110)
-        pdf.set_font(pdf.family, "", 9)
-        pdf.multi_cell(90, 4.5, pdf.text(text), new_x="LEFT", new_y="NEXT")
-    pdf.set_y(max(left_bottom, pdf.get_y()) + 4)
+    pdf.parties(_("From"), _party_lines(invoice.supplier),
+                _("Bill to"), _party_lines(invoice.buyer))
     facts = [(_("Number"), str(invoice)), (_("Issue date"), _date(invoice.issue_date))]
     if not is_credit:
         facts.append((_("Due date"), _date(invoice.due_date)))
@@ -77,12 +61,7 @@ def invoice_pdf(*, invoice, lines, taxes, allocations=(), applications=()):
         facts.append((_("Credits invoice"), str(invoice.credited_invoice)))
     if is_credit:
         facts.append((_("Reason"), invoice.reason))
-    for label, value in facts:
-        pdf.set_font(pdf.family, "B", 9)
-        pdf.cell(40, 5, pdf.text(label))
-        pdf.set_font(pdf.family, "", 9)
-        pdf.multi_cell(0, 5, pdf.text(value), new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(3)
+    pdf.facts(facts)
     widths = (26, 62, 18, 28, 16, 40)
     aligns = ("L", "L", "R", "R", "R", "R")
     pdf.row([_("SKU"), _("Description"), _("Quantity"), _("Unit price"), _("Tax"),
@@ -90,7 +69,7 @@ def invoice_pdf(*, invoice, lines, taxes, allocations=(), applications=()):
     for line in lines:
         amount = line.line_gross if invoice.prices_include_tax else line.line_net
         pdf.row([line.sku, line.name[:40], f"{_quantity(line.quantity)} {line.unit}",
-                 format_money(line.unit_price, currency), _rate(line.tax_rate),
+                 format_money(line.unit_price, currency), rate_text(line.tax_rate),
                  format_money(amount, currency)], widths, aligns=aligns)
     pdf.ln(2)
     pdf.line_text(_("Tax summary"), bold=True, size=9)
@@ -98,7 +77,7 @@ def invoice_pdf(*, invoice, lines, taxes, allocations=(), applications=()):
     pdf.row([_("Rate"), _("Net"), _("Tax"), _("Gross")], tax_widths, bold=True,
             aligns=("L", "R", "R", "R"))
     for row in taxes:
-        pdf.row([_rate(row.rate), format_money(row.net, currency),
+        pdf.row([rate_text(row.rate), format_money(row.net, currency),
                  format_money(row.tax, currency), format_money(row.gross, currency)],
                 tax_widths, aligns=("L", "R", "R", "R"))
     pdf.ln(3)

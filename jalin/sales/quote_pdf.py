@@ -4,7 +4,7 @@ sends a customer who is not on the hub, and a printable copy of any quote."""
 from django.utils import formats
 from django.utils.translation import gettext as _
 
-from jalin.core.pdf import DocumentPDF, pdf_date
+from jalin.core.pdf import DocumentPDF, pdf_date, rate_text
 from jalin.core.templatetags.jalin_ui import format_money
 
 
@@ -20,10 +20,6 @@ def _party_lines(organization):
     return lines
 
 
-def _rate(value):
-    return f"{value.normalize():f}%"
-
-
 def quote_pdf(*, quote, lines):
     """The PDF (bytes) of `quote` (with `opportunity__account`, `organization`, `contact`)."""
     opportunity = quote.opportunity
@@ -32,31 +28,13 @@ def quote_pdf(*, quote, lines):
     pdf = DocumentPDF(title)
     currency = quote.currency
     pdf.heading(title)
-    top = pdf.get_y()
-    pdf.set_font(pdf.family, "B", 9)
-    pdf.cell(90, 5, pdf.text(_("From")), new_x="LMARGIN", new_y="NEXT")
-    for text in _party_lines(quote.organization):
-        pdf.line_text(text, size=9, height=4.5)
-    left_bottom = pdf.get_y()
-    pdf.set_xy(110, top)
-    pdf.set_font(pdf.family, "B", 9)
-    pdf.cell(90, 5, pdf.text(_("For")), new_x="LEFT", new_y="NEXT")
     customer = [account.name]
     if opportunity.contact_id:
         customer.append(_("Attn. %(name)s") % {"name": str(opportunity.contact)})
-    for text in customer:
-        pdf.set_x(110)
-        pdf.set_font(pdf.family, "", 9)
-        pdf.multi_cell(90, 4.5, pdf.text(text), new_x="LEFT", new_y="NEXT")
-    pdf.set_y(max(left_bottom, pdf.get_y()) + 4)
+    pdf.parties(_("From"), _party_lines(quote.organization), _("For"), customer)
     facts = [(_("Number"), quote.label), (_("Date"), pdf_date(quote.sent_at or quote.created_at)),
              (_("Valid until"), pdf_date(quote.valid_until)), (_("Subject"), opportunity.name)]
-    for label, value in facts:
-        pdf.set_font(pdf.family, "B", 9)
-        pdf.cell(40, 5, pdf.text(label))
-        pdf.set_font(pdf.family, "", 9)
-        pdf.multi_cell(0, 5, pdf.text(value), new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(3)
+    pdf.facts(facts)
     widths = (26, 62, 18, 28, 16, 40)
     aligns = ("L", "L", "R", "R", "R", "R")
     pdf.row([_("SKU"), _("Description"), _("Quantity"), _("Unit price"), _("Tax"),
@@ -66,7 +44,7 @@ def quote_pdf(*, quote, lines):
         pdf.row([line.sku, line.description[:40],
                  formats.number_format(line.quantity, decimal_pos=0, use_l10n=True,
                                        force_grouping=True),
-                 format_money(line.unit_price, currency), _rate(line.tax_rate),
+                 format_money(line.unit_price, currency), rate_text(line.tax_rate),
                  format_money(amount, currency)], widths, aligns=aligns)
     pdf.ln(3)
     pdf.pair(_("Net"), format_money(quote.total_net, currency))
